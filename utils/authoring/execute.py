@@ -1,0 +1,59 @@
+"""Re-execute solution notebooks in place, in a fresh kernel, so stored outputs are never edited by hand.
+
+    workbook execute solutions/00_getting_started.ipynb
+    workbook execute --all
+
+The kernel runs with the notebook's folder as working directory and ``PYTHONHASHSEED=0``; a cell
+that raises stops the run and nothing is written. Afterwards the chapters are rebuilt.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+from .build import REPO_ROOT, render, solution_paths
+from .cells import read_notebook
+
+CELL_TIMEOUT_S = 300
+
+
+def execute_notebook(path: Path, timeout: int = CELL_TIMEOUT_S):
+    """Run every cell of ``path`` in a fresh kernel and return the executed notebook (not written)."""
+    nb = read_notebook(path)
+    os.environ["PYTHONHASHSEED"] = "0"  # inherited by the kernel: stable set and dict-of-str orders
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
+                            resources={"metadata": {"path": str(path.parent)}})
+    client.execute()
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+    return nb
+
+
+def execute_in_place(path: Path, out=sys.stdout) -> float:
+    start = time.perf_counter()
+    nb = execute_notebook(path)
+    path.write_text(render(nb), encoding="utf-8")
+    seconds = time.perf_counter() - start
+    print(f"executed {path} in {seconds:.1f} s", file=out)
+    return seconds
+
+
+def main(paths: list[str], run_all: bool = False, root: Path = REPO_ROOT) -> int:
+    from .build import build
+
+    targets = solution_paths(root) if run_all else [Path(p) for p in paths]
+    if not targets:
+        print("nothing to execute: name a notebook or pass --all", file=sys.stderr)
+        return 2
+    for path in targets:
+        if not path.exists():
+            print(f"{path}: no such notebook", file=sys.stderr)
+            return 2
+        execute_in_place(path)
+    return build(root)

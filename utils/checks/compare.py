@@ -1,0 +1,147 @@
+"""Building blocks for writing checks: call the student's code, convert its result, compare whole arrays.
+
+Every helper raises ``CheckFailed`` with a message a student can act on: the case that failed,
+expected vs got (a few numbers, not a wall of text) and a hint. Known mistakes can be recognised:
+pass ``known_mistakes={"hint for that mistake": wrong_result}`` and the matching hint is shown.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from .core import CheckFailed, NotAttempted
+
+RTOL = 1e-4  # loose enough for float32 answers, far tighter than any planted bug
+ATOL = 1e-5
+
+
+def require_callable(answer: Any, what: str) -> Callable:
+    """The answer must be a function (or any callable)."""
+    if not callable(answer):
+        raise CheckFailed(f"expected {what} (a function), got a {type(answer).__name__}.")
+    return answer
+
+
+def call(fn: Callable, *args, case: str, **kwargs) -> Any:
+    """Call the student's ``fn``; its own exceptions become a verdict that names the case.
+
+    Arrays passed in are copied, so an answer that modifies its input cannot spoil later cases.
+    """
+    args = tuple(_copy(a) for a in args)
+    kwargs = {k: _copy(v) for k, v in kwargs.items()}
+    try:
+        return fn(*args, **kwargs)
+    except NotImplementedError:
+        raise NotAttempted() from None
+    except CheckFailed:
+        raise
+    except Exception as error:  # the student's code crashed: report it like any other wrong answer
+        raise CheckFailed(
+            f"failed on case {case}:\n  your code raised {type(error).__name__}: {error}"
+        ) from None
+
+
+def to_array(value: Any, *, case: str, what: str = "the result") -> np.ndarray:
+    """Convert a numpy array, torch tensor, list or number to a float64 numpy array, or explain why not."""
+    try:
+        import torch
+
+        if isinstance(value, torch.Tensor):
+            value = value.detach().cpu().numpy()
+    except ImportError:  # pragma: no cover - torch is a requirement
+        pass
+    if value is None:
+        raise CheckFailed(f"failed on case {case}:\n  {what} is None. Did you forget to `return` it?")
+    if isinstance(value, (list, tuple, numbers.Number, np.ndarray, np.generic)):
+        array = np.asarray(value)
+    else:
+        raise CheckFailed(
+            f"failed on case {case}:\n  {what} should be a numpy array or torch tensor, got {type(value).__name__}."
+        )
+    if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
+        raise CheckFailed(f"failed on case {case}:\n  {what} has dtype {array.dtype}; expected numbers.")
+    if np.issubdtype(array.dtype, np.complexfloating):
+        raise CheckFailed(f"failed on case {case}:\n  {what} is complex ({array.dtype}); expected real numbers.")
+    return array.astype(np.float64)
+
+
+def assert_array_matches(got: Any, expected: np.ndarray, *, case: str, hint: str = "",
+                         known_mistakes: Mapping[str, Any] | None = None, what: str = "the result",
+                         rtol: float = RTOL, atol: float = ATOL) -> None:
+    """Compare the whole ``got`` array with ``expected``: shape first, then every entry."""
+    expected = np.asarray(expected, dtype=np.float64)
+    got = to_array(got, case=case, what=what)
+    if got.shape != expected.shape:
+        raise CheckFailed(
+            f"failed on case {case}:\n  expected shape {expected.shape}, got {got.shape}"
+            + _hint(_diagnose(got, known_mistakes) or hint)
+        )
+    scale = max(1.0, float(np.max(np.abs(expected), initial=0.0)))
+    close = np.isclose(got, expected, rtol=rtol, atol=atol * scale) & ~np.isnan(got)
+    if close.all():
+        return
+    bad = np.argwhere(~close)
+    first = tuple(int(i) for i in bad[0])
+    diff = np.abs(got - expected)
+    lines = [
+        f"failed on case {case}:",
+        f"  {len(bad)} of {expected.size} entries differ; first at index {first}: "
+        f"expected {_fmt(expected[first])}, got {_fmt(got[first])}",
+        f"  expected: {_preview(expected)}",
+        f"  got:      {_preview(got)}",
+    ]
+    if np.isfinite(diff).any():
+        lines.insert(2, f"  largest difference: {_fmt(np.nanmax(diff))}")
+    raise CheckFailed("\n".join(lines) + _hint(_diagnose(got, known_mistakes) or hint))
+
+
+def assert_equal(got: Any, expected: Any, *, case: str, hint: str = "", what: str = "the answer") -> None:
+    """Exact comparison for integers, tuples, strings and other plain values."""
+    if isinstance(expected, numbers.Integral) and not isinstance(expected, bool):
+        if isinstance(got, float) and got.is_integer():
+            got = int(got)
+        if isinstance(got, np.integer):
+            got = int(got)
+    if type(got) is not type(expected) and not (isinstance(got, numbers.Integral) and isinstance(expected, numbers.Integral)):
+        raise CheckFailed(
+            f"failed on case {case}:\n  {what} should be a {type(expected).__name__}, "
+            f"got a {type(got).__name__} ({got!r})" + _hint(hint)
+        )
+    if got != expected:
+        raise CheckFailed(f"failed on case {case}:\n  expected {expected!r}, got {got!r}" + _hint(hint))
+
+
+def _diagnose(got: np.ndarray, known_mistakes: Mapping[str, Any] | None) -> str:
+    for mistake_hint, wrong in (known_mistakes or {}).items():
+        wrong = np.asarray(wrong, dtype=np.float64)
+        if wrong.shape == got.shape and np.allclose(got, wrong, rtol=RTOL, atol=ATOL):
+            return mistake_hint
+    return ""
+
+
+def _hint(text: str) -> str:
+    return f"\n  hint: {text}" if text else ""
+
+
+def _fmt(x: float) -> str:
+    return np.format_float_positional(float(x), precision=4, trim="-") if np.isfinite(x) else str(float(x))
+
+
+def _preview(a: np.ndarray, n: int = 6) -> str:
+    flat = a.ravel()
+    shown = " ".join(_fmt(v) for v in flat[:n])
+    return f"[{shown}{' ...' if flat.size > n else ''}]" + (f" (shape {a.shape})" if a.ndim > 1 else "")
+
+
+def _copy(value: Any) -> Any:
+    try:
+        import torch
+
+        if isinstance(value, torch.Tensor):
+            return value.clone()
+    except ImportError:  # pragma: no cover
+        pass
+    return value.copy() if isinstance(value, np.ndarray) else value

@@ -1,0 +1,114 @@
+"""The checks API: a registry of exercise checks and the two ways to run one.
+
+In a notebook, the check cell under an exercise calls ``check("warmup.slide", slide)``:
+
+- passed: it prints one deterministic line (nbval compares it);
+- not attempted (the answer is ``...``/``None`` or raises ``NotImplementedError``): it prints
+  "not implemented yet" and how to go on, without a traceback;
+- failed: it raises ``CheckFailed``, whose message names the case, expected vs got and a hint.
+
+Graders call ``run_check`` instead, which never raises for a student's mistake and returns a ``CheckResult``.
+
+A chapter's checks live in ``utils/checks/chNN_topic.py`` and register themselves with ``@register(id)``;
+every such module is imported on first use, so adding a chapter touches no shared file.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass
+from typing import Any, Callable
+
+PASSED, FAILED, NOT_ATTEMPTED = "passed", "failed", "not attempted"
+
+
+class CheckFailed(AssertionError):
+    """A student's answer is wrong. The message is meant to be read by the student."""
+
+
+class NotAttempted(Exception):
+    """The exercise still holds its ``raise NotImplementedError()`` (or its ``...`` placeholder)."""
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    exercise_id: str
+    status: str  # PASSED, FAILED or NOT_ATTEMPTED
+    message: str
+
+
+CheckFunction = Callable[[Any], str]
+_REGISTRY: dict[str, CheckFunction] = {}
+_loaded = False
+
+
+def register(exercise_id: str) -> Callable[[CheckFunction], CheckFunction]:
+    """Decorator: register ``fn(answer) -> summary`` as the check of ``exercise_id``.
+
+    ``fn`` raises ``CheckFailed`` (or ``NotAttempted``) and returns a short, deterministic summary
+    of what it verified, e.g. ``"14 cases"``.
+    """
+
+    def decorate(fn: CheckFunction) -> CheckFunction:
+        if exercise_id in _REGISTRY and _REGISTRY[exercise_id] is not fn:
+            raise ValueError(f"two checks registered for exercise id {exercise_id!r}")
+        _REGISTRY[exercise_id] = fn
+        return fn
+
+    return decorate
+
+
+def _load_chapter_checks() -> None:
+    global _loaded
+    if _loaded:
+        return
+    import utils.checks as package
+
+    for info in pkgutil.iter_modules(package.__path__):
+        if info.name.startswith("ch"):
+            importlib.import_module(f"{package.__name__}.{info.name}")
+    _loaded = True
+
+
+def registered_ids() -> list[str]:
+    """All exercise ids that have a check, sorted."""
+    _load_chapter_checks()
+    return sorted(_REGISTRY)
+
+
+def get_check(exercise_id: str) -> CheckFunction:
+    _load_chapter_checks()
+    try:
+        return _REGISTRY[exercise_id]
+    except KeyError:
+        raise KeyError(f"no check is registered for exercise id {exercise_id!r}") from None
+
+
+def run_check(exercise_id: str, answer: Any) -> CheckResult:
+    """Run the check of ``exercise_id`` on ``answer`` and return its verdict; never raises for a wrong answer."""
+    fn = get_check(exercise_id)
+    try:
+        if answer is None or answer is Ellipsis:
+            raise NotAttempted()
+        summary = fn(answer)
+    except NotAttempted:
+        return CheckResult(exercise_id, NOT_ATTEMPTED, "not implemented yet")
+    except CheckFailed as failure:
+        return CheckResult(exercise_id, FAILED, str(failure))
+    return CheckResult(exercise_id, PASSED, f"passed ({summary})" if summary else "passed")
+
+
+def check(exercise_id: str, answer: Any) -> None:
+    """The call in every check cell: print the verdict, or raise ``CheckFailed`` with what went wrong."""
+    __tracebackhide__ = True  # IPython and pytest hide this frame: the student sees only the message
+    result = run_check(exercise_id, answer)
+    if result.status == PASSED:
+        print(f"\u2714 {exercise_id} {result.message}")
+    elif result.status == NOT_ATTEMPTED:
+        print(
+            f"\u2026 {exercise_id}: not implemented yet. Replace `raise NotImplementedError()` in the exercise "
+            "cell above with your code, run that cell, then run this one again."
+        )
+    else:
+        raise CheckFailed(f"{exercise_id} {result.message}") from None
