@@ -1,0 +1,176 @@
+"""Convolution layers in NumPy: a naive loop version (the definition) and a fast im2col version.
+
+Both compute what deep-learning libraries call convolution (cross-correlation, no kernel flip), with
+zero padding, stride and dilation, on NCHW batches::
+
+    out[n, f, i, j] = b[f] + sum_{c, p, q} w[f, c, p, q] * xp[n, c, i*S + p*D, j*S + q*D]
+
+where ``xp`` is ``x`` zero-padded by ``pad`` on every side. Shapes, everywhere below:
+
+- x: (N, C, H, W) input batch
+- w: (F, C, HH, WW) filters
+- b: (F,) biases
+- out: (N, F, H', W') with H' = (H + 2*pad - D*(HH - 1) - 1) // S + 1 (likewise W')
+
+``stride``, ``pad`` and ``dilation`` are ints, or (height, width) pairs.
+The fast version builds the im2col matrix with ``numpy.lib.stride_tricks.sliding_window_view``
+and does the whole layer as one matrix product; its backward pass scatters the column gradients back
+with one strided addition per kernel tap (col2im).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+__all__ = ["conv_forward_naive", "conv_forward_fast", "conv_backward_naive", "conv_backward_fast", "im2col"]
+
+Cache = dict[str, Any]
+
+
+def _pair(value, name: str, minimum: int) -> tuple[int, int]:
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ValueError(f"{name} must be an int or a (height, width) pair, got {value!r}")
+        pair = tuple(int(v) for v in value)
+    else:
+        pair = (int(value), int(value))
+    if min(pair) < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
+    return pair  # type: ignore[return-value]
+
+
+def _validate(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride, pad, dilation):
+    x, w, b = np.asarray(x), np.asarray(w), np.asarray(b)
+    if x.ndim != 4:
+        raise ValueError(f"x must have shape (N, C, H, W), got {x.shape}")
+    if w.ndim != 4:
+        raise ValueError(f"w must have shape (F, C, HH, WW), got {w.shape}")
+    if x.shape[1] != w.shape[1]:
+        raise ValueError(f"x has {x.shape[1]} channels but w expects {w.shape[1]} (x {x.shape}, w {w.shape})")
+    if b.shape != (w.shape[0],):
+        raise ValueError(f"b must have shape (F,) = ({w.shape[0]},), got {b.shape}")
+    S, P, D = _pair(stride, "stride", 1), _pair(pad, "pad", 0), _pair(dilation, "dilation", 1)
+    H, W = x.shape[2:]
+    HH, WW = w.shape[2:]
+    span = (D[0] * (HH - 1) + 1, D[1] * (WW - 1) + 1)
+    if span[0] > H + 2 * P[0] or span[1] > W + 2 * P[1]:
+        raise ValueError(f"the kernel (spanning {span}) does not fit the padded input ({H + 2 * P[0]}, {W + 2 * P[1]})")
+    out_hw = ((H + 2 * P[0] - span[0]) // S[0] + 1, (W + 2 * P[1] - span[1]) // S[1] + 1)
+    return x, w, b, S, P, D, span, out_hw
+
+
+def _zero_pad(x: np.ndarray, P: tuple[int, int]) -> np.ndarray:
+    """x: (N, C, H, W) -> (N, C, H + 2*P[0], W + 2*P[1])."""
+    return np.pad(x, ((0, 0), (0, 0), (P[0], P[0]), (P[1], P[1])))
+
+
+def conv_forward_naive(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride=1, pad=0,
+                       dilation=1) -> tuple[np.ndarray, Cache]:
+    """Convolution by four nested loops (n, f, i, j): the definition, slow on purpose.
+
+    x: (N, C, H, W), w: (F, C, HH, WW), b: (F,) -> out: (N, F, H', W'), cache for the backward pass.
+    """
+    x, w, b, S, P, D, span, (Ho, Wo) = _validate(x, w, b, stride, pad, dilation)
+    xp = _zero_pad(x, P)
+    N, F = x.shape[0], w.shape[0]
+    out = np.zeros((N, F, Ho, Wo), dtype=np.result_type(x, w, b))
+    for n in range(N):
+        for f in range(F):
+            for i in range(Ho):
+                for j in range(Wo):
+                    top, left = i * S[0], j * S[1]
+                    window = xp[n, :, top:top + span[0]:D[0], left:left + span[1]:D[1]]
+                    out[n, f, i, j] = np.sum(window * w[f]) + b[f]
+    cache = {"x": x, "w": w, "b": b, "stride": S, "pad": P, "dilation": D}
+    return out, cache
+
+
+def conv_backward_naive(dout: np.ndarray, cache: Cache) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gradients by the same four loops as the forward pass.
+
+    dout: (N, F, H', W'); cache from ``conv_forward_naive`` or ``conv_forward_fast``
+    -> dx: (N, C, H, W), dw: (F, C, HH, WW), db: (F,).
+    """
+    x, w = cache["x"], cache["w"]
+    S, P, D = cache["stride"], cache["pad"], cache["dilation"]
+    HH, WW = w.shape[2:]
+    span = (D[0] * (HH - 1) + 1, D[1] * (WW - 1) + 1)
+    xp = _zero_pad(x, P)
+    dxp = np.zeros_like(xp, dtype=np.result_type(xp, dout))
+    dw = np.zeros_like(w, dtype=np.result_type(w, dout))
+    N, F, Ho, Wo = dout.shape
+    for n in range(N):
+        for f in range(F):
+            for i in range(Ho):
+                for j in range(Wo):
+                    top, left = i * S[0], j * S[1]
+                    rows, cols = slice(top, top + span[0], D[0]), slice(left, left + span[1], D[1])
+                    dw[f] += dout[n, f, i, j] * xp[n, :, rows, cols]
+                    dxp[n, :, rows, cols] += dout[n, f, i, j] * w[f]
+    db = dout.sum(axis=(0, 2, 3))
+    H, W = x.shape[2:]
+    return dxp[:, :, P[0]:P[0] + H, P[1]:P[1] + W], dw, db
+
+
+def im2col(x: np.ndarray, kernel: tuple[int, int], stride=1, pad=0, dilation=1) -> np.ndarray:
+    """Every receptive field as one row: the matrix that turns a convolution into a matrix product.
+
+    x: (N, C, H, W); kernel: (HH, WW) -> cols: (N*H'*W', C*HH*WW).
+    Rows are ordered (n, i, j) (output position), columns (c, p, q), so ``cols @ w.reshape(F, -1).T``
+    is the convolution with positions as rows. Equals ``F.unfold(x, ...).transpose(1, 2).reshape(-1, C*HH*WW)``.
+    """
+    x = np.asarray(x)
+    HH, WW = kernel
+    S, P, D = _pair(stride, "stride", 1), _pair(pad, "pad", 0), _pair(dilation, "dilation", 1)
+    span = (D[0] * (HH - 1) + 1, D[1] * (WW - 1) + 1)
+    xp = _zero_pad(x, P)
+    # windows[n, c, i, j, p, q] = xp[n, c, i*S + p*D, j*S + q*D]: a view, nothing copied yet
+    windows = sliding_window_view(xp, span, axis=(2, 3))[:, :, ::S[0], ::S[1], ::D[0], ::D[1]]
+    N, C, Ho, Wo = windows.shape[:4]
+    return windows.transpose(0, 2, 3, 1, 4, 5).reshape(N * Ho * Wo, C * HH * WW)  # the one copy
+
+
+def conv_forward_fast(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride=1, pad=0,
+                      dilation=1) -> tuple[np.ndarray, Cache]:
+    """Convolution as one matrix product on the im2col matrix (no Python loop over positions).
+
+    x: (N, C, H, W), w: (F, C, HH, WW), b: (F,) -> out: (N, F, H', W'), cache for the backward pass.
+    """
+    x, w, b, S, P, D, span, (Ho, Wo) = _validate(x, w, b, stride, pad, dilation)
+    N, F = x.shape[0], w.shape[0]
+    cols = im2col(x, w.shape[2:], S, P, D)                  # (N*H'*W', C*HH*WW)
+    out = cols @ w.reshape(F, -1).T + b                     # (N*H'*W', F)
+    out = np.ascontiguousarray(out.reshape(N, Ho, Wo, F).transpose(0, 3, 1, 2))
+    cache = {"x": x, "w": w, "b": b, "stride": S, "pad": P, "dilation": D, "cols": cols}
+    return out, cache
+
+
+def conv_backward_fast(dout: np.ndarray, cache: Cache) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gradients of the convolution with matrix products and col2im.
+
+    dout: (N, F, H', W'); cache from ``conv_forward_fast`` (or ``conv_forward_naive``)
+    -> dx: (N, C, H, W), dw: (F, C, HH, WW), db: (F,).
+    """
+    x, w = cache["x"], cache["w"]
+    S, P, D = cache["stride"], cache["pad"], cache["dilation"]
+    N, C, H, W = x.shape
+    F, _, HH, WW = w.shape
+    Ho, Wo = dout.shape[2:]
+    cols = cache.get("cols")
+    if cols is None:
+        cols = im2col(x, (HH, WW), S, P, D)
+    dout_mat = dout.transpose(0, 2, 3, 1).reshape(-1, F)    # (N*H'*W', F)
+    db = dout_mat.sum(axis=0)
+    dw = (dout_mat.T @ cols).reshape(w.shape)
+    dcols = (dout_mat @ w.reshape(F, -1)).reshape(N, Ho, Wo, C, HH, WW)
+    # col2im: tap (p, q) of output (i, j) read xp[:, :, i*S + p*D, j*S + q*D]; send its gradient back there
+    dxp = np.zeros((N, C, H + 2 * P[0], W + 2 * P[1]), dtype=dcols.dtype)
+    for p in range(HH):
+        for q in range(WW):
+            top, left = p * D[0], q * D[1]
+            dxp[:, :, top:top + S[0] * (Ho - 1) + 1:S[0], left:left + S[1] * (Wo - 1) + 1:S[1]] += \
+                dcols[:, :, :, :, p, q].transpose(0, 3, 1, 2)
+    return dxp[:, :, P[0]:P[0] + H, P[1]:P[1] + W], dw, db
