@@ -1,0 +1,408 @@
+"""Checks for chapter 02 (convolution: cross-correlation, kernels, channels).
+
+References are independent of the answers: ``torch.nn.functional.conv2d`` in float64 (which computes
+cross-correlation, no kernel flip) and closed-form counts. Every array check compares whole arrays and
+recognises the classic mistakes (flipped or transposed kernel, an output one row short, channels summed
+on the wrong axis, a missing or misplaced bias, ``=`` instead of ``+=``) to give a specific hint.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .compare import assert_array_matches, assert_equal, call, require_callable, to_array
+from .core import CheckFailed, register
+
+# ----------------------------------------------------------------------------------------------------------
+# references (torch, float64)
+
+
+def _t(a: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.array(a, dtype=np.float64, copy=True))
+
+
+def ref_conv2d(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
+    """x: (N, C, H, W), w: (O, C, kh, kw), b: (O,) or None -> (N, O, H - kh + 1, W - kw + 1)."""
+    return F.conv2d(_t(x), _t(w), None if b is None else _t(b)).numpy()
+
+
+def ref_corr2d(x: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """x: (H, W), k: (kh, kw) -> (H - kh + 1, W - kw + 1): cross-correlation, valid."""
+    return ref_conv2d(x[None, None], k[None, None])[0, 0]
+
+
+def ref_multi_in(x: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """x: (C, H, W), k: (C, kh, kw) -> (H', W'): summed over channels."""
+    return ref_conv2d(x[None], k[None])[0, 0]
+
+
+def _flip(k: np.ndarray) -> np.ndarray:
+    """Reverse the two last (spatial) axes."""
+    return k[..., ::-1, ::-1]
+
+
+def _per_channel(x: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """x: (C, H, W), k: (C, kh, kw) -> (C, H', W'): one 2-D map per channel, not summed."""
+    return np.stack([ref_corr2d(x[c], k[c]) for c in range(len(x))])
+
+
+# ----------------------------------------------------------------------------------------------------------
+# shared helpers
+
+
+def _float_result(got, case: str, what: str = "the result") -> None:
+    """All inputs are non-integer floats: an integer result has lost its fractions."""
+    dtype = getattr(got, "dtype", None)
+    if dtype is None:
+        return
+    name = str(dtype)
+    if "int" in name or "bool" in name:
+        raise CheckFailed(
+            f"failed on case {case}:\n  {what} has dtype {name}; the inputs are floats, so it must be float too."
+            "\n  hint: create the output with np.zeros(shape) (float64 by default), not np.zeros(shape, dtype=int) "
+            "or np.zeros_like of an integer array."
+        )
+
+
+def _describe(a: np.ndarray) -> str:
+    return "x".join(str(s) for s in a.shape)
+
+
+def _random_cases_2d(rng: np.random.Generator):
+    """Single-channel (x, k) pairs: worked examples first, then non-square, 1x1, kernel equal to the input."""
+    yield np.arange(9.0).reshape(3, 3) / 2 + 0.25, np.array([[0.0, 1.0], [2.0, 3.0]])   # small and readable
+    yield np.arange(20.0).reshape(4, 5) * 0.3 - 1.1, np.array([[1.0, 2.0, -1.5]])       # 1x3 kernel, non-square x
+    for (h, w), (kh, kw) in [((6, 6), (3, 3)), ((5, 8), (2, 3)), ((9, 4), (4, 2)), ((7, 7), (1, 1)),
+                             ((4, 6), (4, 6)), ((3, 5), (3, 1)), ((10, 7), (5, 5)), ((1, 6), (1, 2)),
+                             ((8, 5), (3, 4)), ((6, 9), (2, 7))]:
+        yield rng.normal(size=(h, w)), rng.normal(size=(kh, kw))
+
+
+def _spatial_mistakes(expected: np.ndarray, x: np.ndarray, k: np.ndarray, fn_ref, flip_is_mistake: bool) -> dict:
+    """Known wrong answers for a sliding window over the two last axes of x / k.
+
+    fn_ref(x, k) is the reference operation; flip_is_mistake says whether flipping the kernel is the bug
+    (cross-correlation) or the fix (convolution), which the caller handles.
+    """
+    mistakes: dict[str, np.ndarray] = {}
+    kh, kw = k.shape[-2:]
+    if flip_is_mistake and not np.allclose(k, _flip(k)):
+        mistakes["your result is the kernel-flipped version (true convolution). Cross-correlation does not "
+                  "flip: y[i, j] = sum_a sum_b x[i + a, j + b] * k[a, b]."] = fn_ref(x, _flip(k))
+    if kh == kw and kh > 1 and not np.allclose(k, np.swapaxes(k, -1, -2)):
+        mistakes["your result uses the transposed kernel: k[a, b] multiplies x[i + a, j + b], with a along the "
+                  "rows (height) and b along the columns (width). Check the order of your indices."] = \
+            fn_ref(x, np.swapaxes(k, -1, -2))
+    if expected.shape[-2] > 1:
+        mistakes["your output is one row short: the last window starts at row H - kh, so there are "
+                 "H - kh + 1 rows (range(H - kh + 1))."] = expected[..., :-1, :]
+    if expected.shape[-1] > 1:
+        mistakes["your output is one column short: there are W - kw + 1 columns (range(W - kw + 1))."] = \
+            expected[..., :, :-1]
+    if expected.shape[-2] > 1 and expected.shape[-1] > 1:
+        mistakes["your output is one row and one column short: an output of size (H - kh + 1, W - kw + 1) "
+                 "has a window starting at every row 0..H-kh and column 0..W-kw."] = expected[..., :-1, :-1]
+    if kh != kw and x.shape[-2] - kw + 1 > 0 and x.shape[-1] - kh + 1 > 0:
+        mistakes["your output has the shape for a transposed kernel: rows come from kh (the kernel's height, "
+                 "k.shape[0]) and columns from kw (k.shape[1])."] = np.zeros(
+            expected.shape[:-2] + (x.shape[-2] - kw + 1, x.shape[-1] - kh + 1))
+    return mistakes
+
+
+# ----------------------------------------------------------------------------------------------------------
+# conv.corr2d and conv.convolve2d
+
+
+@register("conv.corr2d")
+def check_corr2d(answer) -> str:
+    fn = require_callable(answer, "corr2d(x, k)")
+    rng = np.random.default_rng(20)
+    count = 0
+    for x, k in _random_cases_2d(rng):
+        case = f"x {_describe(x)}, k {_describe(k)}"
+        got = call(fn, x, k, case=case)
+        _float_result(got, case)
+        expected = ref_corr2d(x, k)
+        mistakes = _spatial_mistakes(expected, x, k, ref_corr2d, flip_is_mistake=True)
+        assert_array_matches(got, expected, case=case, known_mistakes=mistakes,
+                             hint="y[i, j] = sum_a sum_b x[i + a, j + b] * k[a, b] for i < H - kh + 1, "
+                                  "j < W - kw + 1.")
+        count += 1
+    return f"{count} cases"
+
+
+@register("conv.convolve2d")
+def check_convolve2d(answer) -> str:
+    fn = require_callable(answer, "convolve2d(x, k)")
+    rng = np.random.default_rng(21)
+    count = 0
+    for x, k in _random_cases_2d(rng):
+        case = f"x {_describe(x)}, k {_describe(k)}"
+        got = call(fn, x, k, case=case)
+        _float_result(got, case)
+        expected = ref_corr2d(x, _flip(k))
+        mistakes = {}
+        if not np.allclose(k, _flip(k)):
+            mistakes["your result is the cross-correlation: true convolution flips the kernel in both "
+                     "directions first, y = corr2d(x, k[::-1, ::-1])."] = ref_corr2d(x, k)
+        if k.shape[0] > 1 and not np.allclose(k, k[::-1, :]):
+            mistakes["you flipped the kernel upside down only; flip the columns too: k[::-1, ::-1]."] = \
+                ref_corr2d(x, k[::-1, :])
+        if k.shape[1] > 1 and not np.allclose(k, k[:, ::-1]):
+            mistakes["you flipped the kernel left-right only; flip the rows too: k[::-1, ::-1]."] = \
+                ref_corr2d(x, k[:, ::-1])
+        if k.shape[0] == k.shape[1] and not np.allclose(k.T, _flip(k)):
+            mistakes["you transposed the kernel (k.T) instead of flipping it; the flip reverses both axes, "
+                     "k[::-1, ::-1] (a rotation by 180 degrees)."] = ref_corr2d(x, k.T)
+        mistakes.update(_spatial_mistakes(expected, x, _flip(k), ref_corr2d, flip_is_mistake=False))
+        assert_array_matches(got, expected, case=case, known_mistakes=mistakes,
+                             hint="(x * k)[i, j] = sum_a sum_b x[i + a, j + b] * k[kh-1-a, kw-1-b]: "
+                                  "cross-correlation with the flipped kernel.")
+        count += 1
+    return f"{count} cases"
+
+
+# ----------------------------------------------------------------------------------------------------------
+# conv.multi_in
+
+
+def _multi_in_cases(rng: np.random.Generator):
+    yield np.arange(18.0).reshape(2, 3, 3) / 4 + 0.1, np.array([[[0.0, 1.0], [2.0, 3.0]], [[1.0, 2.0], [3.0, 4.0]]])
+    for c, (h, w), (kh, kw) in [(1, (5, 5), (3, 3)), (3, (6, 6), (3, 3)), (3, (7, 5), (2, 3)), (2, (4, 9), (3, 2)),
+                                (4, (5, 5), (1, 1)), (3, (4, 6), (4, 6)), (5, (6, 7), (3, 3)), (2, (8, 3), (5, 2)),
+                                (3, (9, 9), (5, 5))]:
+        yield rng.normal(size=(c, h, w)), rng.normal(size=(c, kh, kw))
+
+
+@register("conv.multi_in")
+def check_multi_in(answer) -> str:
+    fn = require_callable(answer, "corr2d_multi_in(x, k)")
+    rng = np.random.default_rng(22)
+    count = 0
+    for x, k in _multi_in_cases(rng):
+        case = f"x (C, H, W) = {x.shape}, k (C, kh, kw) = {k.shape}"
+        got = call(fn, x, k, case=case)
+        _float_result(got, case)
+        expected = ref_multi_in(x, k)
+        per_channel = _per_channel(x, k)
+        c = len(x)
+        mistakes = {}
+        if c > 1:
+            mistakes["only the last channel made it into your result: did you write `=` instead of `+=` "
+                     "when accumulating over channels?"] = per_channel[-1]
+            mistakes["only the first channel made it into your result: loop over (and add up) every "
+                     "channel."] = per_channel[0]
+            mistakes["you averaged over the channels; the formula sums them (no division by C)."] = \
+                per_channel.mean(axis=0)
+            mistakes["you returned one map per input channel: the output of one filter is their sum over "
+                     "the channel axis (axis 0), a single (H', W') map."] = per_channel
+            mistakes["you summed the per-channel maps over axis 1 (the rows); the channels are axis 0."] = \
+                per_channel.sum(axis=1)
+            mistakes["you summed the per-channel maps over axis 2 (the columns); the channels are axis 0."] = \
+                per_channel.sum(axis=2)
+            mistakes["channel c of x must be paired with channel c of k; your result pairs them in reverse "
+                     "order."] = ref_multi_in(x, k[::-1])
+            mistakes["channel c of x must be paired with channel c of k, not with every kernel channel: "
+                     "sum over c of corr2d(x[c], k[c])."] = sum(ref_corr2d(x[i], k[j]) for i in range(c)
+                                                                 for j in range(c))
+        mistakes.update(_spatial_mistakes(expected, x, k, ref_multi_in, flip_is_mistake=True))
+        assert_array_matches(got, expected, case=case, known_mistakes=mistakes,
+                             hint="y[i, j] = sum_c sum_a sum_b x[c, i + a, j + b] * k[c, a, b]: the sum of "
+                                  "corr2d(x[c], k[c]) over the channels c.")
+        count += 1
+    return f"{count} cases"
+
+
+# ----------------------------------------------------------------------------------------------------------
+# conv.conv2d (batched, several output channels, bias)
+
+
+def _conv2d_cases(rng: np.random.Generator):
+    def case(n, c, o, h, w, kh, kw):
+        return rng.normal(size=(n, c, h, w)), rng.normal(size=(o, c, kh, kw)), rng.normal(size=o)
+
+    yield (np.arange(18.0).reshape(1, 2, 3, 3) / 4 + 0.1,
+           np.array([[[[0.0, 1.0], [2.0, 3.0]], [[1.0, 2.0], [3.0, 4.0]]]]), np.array([0.5]))
+    for shape in [(1, 1, 1, 5, 5, 3, 3), (1, 3, 4, 8, 8, 5, 5), (2, 3, 2, 6, 7, 3, 3), (3, 2, 3, 5, 9, 2, 4),
+                  (2, 1, 4, 7, 5, 3, 2), (4, 3, 2, 4, 4, 1, 1), (2, 2, 3, 5, 6, 5, 6), (3, 4, 3, 6, 6, 3, 3),
+                  (2, 2, 2, 9, 4, 4, 1), (1, 3, 5, 6, 8, 3, 3)]:
+        yield case(*shape)
+
+
+@register("conv.conv2d")
+def check_conv2d(answer) -> str:
+    fn = require_callable(answer, "conv2d(x, w, b)")
+    rng = np.random.default_rng(23)
+    count = 0
+    for x, w, b in _conv2d_cases(rng):
+        n, c = x.shape[:2]
+        o = w.shape[0]
+        case = f"x (N, C, H, W) = {x.shape}, w (O, C, kh, kw) = {w.shape}, b ({o},)"
+        got = call(fn, x, w, b, case=case)
+        _float_result(got, case)
+        expected = ref_conv2d(x, w, b)
+        no_bias = ref_conv2d(x, w)
+        mistakes = {
+            "the bias is missing: add b[o] once to every entry of output channel o.": no_bias,
+            "you added the bias once per input channel (inside the channel loop); add b[o] once, after "
+            "summing over the channels.": no_bias + c * b[None, :, None, None] if c > 1 else None,
+            "the bias of output channel o is b[o]: you added the wrong entry (or the whole vector b) to "
+            "each map.": no_bias + b.sum() if o > 1 else None,
+            "you subtracted the bias: y = corr + b.": no_bias - b[None, :, None, None],
+        }
+        if c > 1:
+            per_channel_last = ref_conv2d(x[:, -1:], w[:, -1:], b)
+            mistakes["only the last input channel made it into your result: did you write `=` instead of "
+                     "`+=` when accumulating over channels?"] = per_channel_last
+            mistakes["only the first input channel made it into your result: sum over every input "
+                     "channel."] = ref_conv2d(x[:, :1], w[:, :1], b)
+            mistakes["you averaged over the input channels; the formula sums them."] = no_bias / c + b[None, :, None, None]
+        if n > 1:
+            mistakes["every example of the batch must use its own image: your result repeats example 0 "
+                     "for all n."] = np.broadcast_to(expected[:1], expected.shape)
+            mistakes["you summed over the batch axis (axis 0) instead of the channel axis: examples are "
+                     "independent, channels are summed."] = np.broadcast_to(
+                (no_bias.sum(axis=0, keepdims=True) + b[None, :, None, None]), expected.shape)
+        if n != o:
+            mistakes["your result has the axes (O, N, H', W'); PyTorch's layout is (N, O, H', W'): batch "
+                     "first, then output channels."] = np.swapaxes(expected, 0, 1)
+        elif n > 1:
+            mistakes["your result has the batch and output-channel axes swapped: the layout is "
+                     "(N, O, H', W')."] = np.swapaxes(expected, 0, 1)
+        if o == c and o > 1:
+            mistakes["you indexed the weights as w[c, o]; the layout is w[o, c, a, b] (out channel "
+                     "first)."] = ref_conv2d(x, np.swapaxes(w, 0, 1), b)
+        if o > 1:
+            mistakes["every output channel must use its own filter w[o]: your maps all come from w[0]."] = \
+                ref_conv2d(x, np.broadcast_to(w[:1], w.shape), b)
+        mistakes.update(_spatial_mistakes(expected, x, w, lambda x_, w_: ref_conv2d(x_, w_, b),
+                                          flip_is_mistake=True))
+        mistakes = {hint: wrong for hint, wrong in mistakes.items() if wrong is not None}
+        assert_array_matches(got, expected, case=case, known_mistakes=mistakes,
+                             hint="y[n, o, i, j] = b[o] + sum_c sum_a sum_b x[n, c, i + a, j + b] * w[o, c, a, b].")
+        count += 1
+    return f"{count} cases"
+
+
+# ----------------------------------------------------------------------------------------------------------
+# conv.output_shape
+
+
+def _as_int_tuple(got, case: str) -> tuple:
+    if hasattr(got, "tolist") and not isinstance(got, (tuple, list)):
+        got = got.tolist()
+    if isinstance(got, (tuple, list)) and all(isinstance(v, numbers.Integral) or
+                                              (isinstance(v, float) and v.is_integer()) for v in got):
+        return tuple(int(v) for v in got)
+    raise CheckFailed(f"failed on case {case}:\n  expected a tuple of 4 integers (N, O, H', W'), got {got!r}.")
+
+
+@register("conv.output_shape")
+def check_output_shape(answer) -> str:
+    fn = require_callable(answer, "conv_output_shape(x_shape, w_shape)")
+    cases = [((1, 3, 32, 32), (4, 3, 5, 5)), ((1, 1, 28, 28), (6, 1, 5, 5)), ((8, 3, 227, 227), (96, 3, 11, 11)),
+             ((2, 128, 14, 14), (64, 128, 3, 3)), ((5, 2, 10, 7), (3, 2, 4, 2)), ((1, 1, 6, 9), (1, 1, 6, 9)),
+             ((3, 16, 7, 5), (32, 16, 1, 1)), ((4, 2, 9, 12), (7, 2, 2, 5)), ((6, 5, 3, 8), (2, 5, 3, 1))]
+    for x_shape, w_shape in cases:
+        case = f"x_shape={x_shape}, w_shape={w_shape}"
+        got = _as_int_tuple(call(fn, x_shape, w_shape, case=case), case)
+        (n, c, h, w), (o, _, kh, kw) = x_shape, w_shape
+        expected = (n, o, h - kh + 1, w - kw + 1)
+        hints = {
+            (n, o, h - kh, w - kw): "one short in each direction: a kh-row window fits at H - kh + 1 positions.",
+            (n, c, h - kh + 1, w - kw + 1): "the output has one channel per filter: O = w_shape[0], not the "
+                                            "input's C.",
+            (n, h - kh + 1, w - kw + 1, o): "PyTorch's order is (N, O, H', W'): channels before height and width.",
+            (n, o, h - kw + 1, w - kh + 1): "the height shrinks by kh - 1 (w_shape[2]) and the width by "
+                                            "kw - 1 (w_shape[3]).",
+            (n, o, h, w): "without padding the output is smaller than the input: H - kh + 1.",
+            (o, n, h - kh + 1, w - kw + 1): "batch first: (N, O, H', W').",
+        }
+        hint = hints.get(got, "(N, C, H, W) with O filters of size (C, kh, kw) gives (N, O, H - kh + 1, W - kw + 1).")
+        assert_equal(got, expected, case=case, hint=hint, what="the output shape")
+    return f"{len(cases)} cases"
+
+
+# ----------------------------------------------------------------------------------------------------------
+# conv.param_count
+
+
+@register("conv.param_count")
+def check_param_count(answer) -> str:
+    fn = require_callable(answer, "param_count(c_in, c_out, kh, kw, bias=True)")
+    shapes = [(1, 1, 1, 1), (1, 1, 3, 3), (3, 4, 5, 5), (128, 64, 3, 3), (64, 128, 3, 3), (3, 96, 11, 11),
+              (96, 256, 5, 5), (256, 384, 3, 3), (16, 32, 1, 1), (2, 5, 3, 7), (7, 3, 1, 4), (512, 512, 3, 3)]
+    count = 0
+    for c_in, c_out, kh, kw in shapes:
+        for bias in (True, False):
+            case = f"c_in={c_in}, c_out={c_out}, kh={kh}, kw={kw}, bias={bias}"
+            got = call(fn, c_in, c_out, kh, kw, bias=bias, case=case)
+            weights = c_out * c_in * kh * kw
+            expected = weights + (c_out if bias else 0)
+            wrong = {}  # value -> hint; where two mistakes give the same number, the first (commoner) wins
+            for value, text in [
+                (weights, "the bias is missing: with bias=True add one bias per output channel (c_out)."),
+                (weights + c_out, "with bias=False there is no bias to count."),
+                (weights + c_in, "there is one bias per output channel (c_out), not per input channel."),
+                (c_in * kh * kw + (c_out if bias else 0), "there are c_out kernels, each of shape "
+                                                          "(c_in, kh, kw): multiply by c_out."),
+                (c_out * kh * kw + (c_out if bias else 0), "each kernel spans all c_in input channels: "
+                                                           "its shape is (c_in, kh, kw)."),
+                (weights + c_out * c_in, "one bias per output channel (c_out), not per (in, out) pair."),
+                (c_out * c_in * kh * kh + (c_out if bias else 0), "use both kernel sizes, kh * kw."),
+                (c_out * c_in * (kh + kw) + (c_out if bias else 0), "a kernel has kh * kw weights per "
+                                                                    "channel, not kh + kw."),
+            ]:
+                if value != expected:
+                    wrong.setdefault(value, text)
+            hint = wrong.get(got, "") if isinstance(got, numbers.Number) else ""
+            if isinstance(got, float) and not got.is_integer():
+                hint = "a parameter count is a whole number."
+            assert_equal(got, expected, case=case, what="the parameter count",
+                         hint=hint or "c_out kernels of shape (c_in, kh, kw), plus c_out biases when bias=True.")
+            count += 1
+    return f"{count} cases"
+
+
+# ----------------------------------------------------------------------------------------------------------
+# conv.learn_kernel
+
+
+def _learn_cases():
+    rng = np.random.default_rng(24)
+    edge = np.array([[-1.0, 0.0, 1.0]] * 3)
+    yield "the vertical edge detector", rng.normal(size=(4, 10, 12)), edge
+    yield "a random 2x3 kernel", rng.normal(size=(3, 9, 8)), np.round(rng.normal(size=(2, 3)), 1)
+    yield "a random 4x4 kernel", rng.normal(size=(4, 12, 11)), np.round(rng.normal(size=(4, 4)), 1)
+
+
+@register("conv.learn_kernel")
+def check_learn_kernel(answer) -> str:
+    fn = require_callable(answer, "learn_kernel(x, y, kernel_shape)")
+    count = 0
+    for name, x, k in _learn_cases():
+        y = ref_conv2d(x[:, None], k[None, None])[:, 0]
+        case = f"{name}: x {x.shape}, y {y.shape}, kernel_shape {k.shape}"
+        got = call(fn, torch.from_numpy(x), torch.from_numpy(y), k.shape, case=case)
+        got_array = to_array(got, case=case, what="the learned kernel")
+        mistakes = {
+            "your kernel did not move from its starting point: call optimizer.step() (or update the weights "
+            "by hand) inside the loop, after loss.backward().": np.zeros_like(k),
+            "your kernel is the flipped one: the targets were made by cross-correlation (F.conv2d), so fit "
+            "with F.conv2d, not with a true convolution.": _flip(k),
+            "your kernel is transposed: it has shape (kh, kw) = kernel_shape, weight k[a, b] multiplying "
+            "x[i + a, j + b].": k.T if k.shape[0] == k.shape[1] else np.zeros(k.shape[::-1]),
+        }
+        if got_array.shape == k.shape and not np.all(np.isfinite(got_array)):
+            raise CheckFailed(f"failed on case {case}:\n  your kernel contains inf or nan: the learning rate is "
+                              "too large for this data (the loss blew up). Try a smaller lr.")
+        assert_array_matches(got_array, k, case=case, known_mistakes=mistakes, rtol=0.0, atol=0.02,
+                             what="the learned kernel",
+                             hint="minimise the mean squared error between F.conv2d(x, kernel) and y by gradient "
+                                  "descent; if the kernel is close but not there, take more steps or a larger lr.")
+        count += 1
+    return f"{count} kernels recovered to within 0.02"
