@@ -1,0 +1,29 @@
+"""Instructor grading: grade folders of returned student notebooks against the canonical solution notebooks.
+
+    workbook release OUT [--zip]                      write the student bundle (no solutions)
+    workbook grade PATHS... --out DIR [--jobs N]      grade submissions, write CSV/JSON reports and feedback
+
+Modules, one concern each:
+
+- ``chapters``  the canonical chapters (setup cells, exercises, check cells) read from ``solutions/``, and
+  how a submission's chapter is identified (metadata, then file name, then exercise ids);
+- ``discover``  which files are submissions, and whose (the student naming rule);
+- ``assemble``  the grading plan of one submission: canonical setup, student exercise cells by id, canonical checks;
+- ``run``       executing a plan in a fresh, memory-capped kernel with per-cell and whole-notebook limits;
+- ``grade``     one submission end to end, and a batch with worker processes and progress lines;
+- ``report``    the CSV, summary CSV, JSON and per-student feedback files;
+- ``release``   the student bundle.
+
+See ``docs/INSTRUCTORS.md`` for the rules, the statuses and the trust boundary.
+"""
+
+PASSED = "passed"
+FAILED = "failed"
+ERROR = "error"
+TIMEOUT = "timeout"
+NOT_ATTEMPTED = "not attempted"
+MISSING = "missing"
+UNREADABLE = "unreadable"
+ANSWERED = "answered"  # a written (markdown) answer: 0 automatic points, read by a person
+
+STATUSES = (PASSED, FAILED, ERROR, TIMEOUT, NOT_ATTEMPTED, MISSING, UNREADABLE, ANSWERED)
