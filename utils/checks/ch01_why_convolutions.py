@@ -1,0 +1,368 @@
+"""Checks for chapter 01 (why convolutions): weight counts, convolution as a sparse weight-tied matrix,
+circular convolution, translation equivariance and the receptive field of stacked layers.
+
+References are independent of the answers: closed-form counts, ``torch.nn.functional.conv1d``/``conv2d``
+in float64 applied to the standard basis (which yields the convolution matrix column by column),
+``torch.roll`` for circular shifts, and autograd on stacks of strided convolutions for receptive fields.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .compare import assert_array_matches, assert_equal, call, require_callable
+from .core import CheckFailed, register
+
+
+def _t(a) -> torch.Tensor:
+    return torch.from_numpy(np.array(a, dtype=np.float64))
+
+
+def _fmt_kernel(w: np.ndarray) -> str:
+    return str(np.round(np.asarray(w), 2).tolist())
+
+
+# --------------------------------------------------------------------------------------------------
+# why.param_counts
+
+
+@register("why.param_counts")
+def check_param_counts(answer) -> str:
+    fn = require_callable(answer, "param_counts(n, k)")
+    cases = [(5, 3), (8, 3), (1, 1), (7, 1), (6, 6), (10, 4), (100, 5), (1000, 9), (28 * 28, 9),
+             (224 * 224, 49), (10**6, 100), (12 * 10**6, 121)]
+    names = ("fully connected", "locally connected", "shared (convolutional)")
+    for n, k in cases:
+        case = f"n={n}, k={k}"
+        got = call(fn, n, k, case=case)
+        if not isinstance(got, (tuple, list)) or len(got) != 3:
+            raise CheckFailed(
+                f"failed on case {case}:\n  expected a tuple of three integers "
+                f"(fully connected, locally connected, shared), got {got!r}"
+            )
+        expected = (n * n, k * n, k)
+        if n > k > 1 and tuple(got) == expected[::-1]:
+            raise CheckFailed(f"failed on case {case}:\n  expected {expected}, got {tuple(got)}\n"
+                              "  hint: the order is (fully connected, locally connected, shared).")
+        for name, g, e in zip(names, got, expected):
+            hint = ""
+            if isinstance(g, numbers.Number) and not isinstance(g, bool):
+                if name == "fully connected":
+                    if g == n * n + n:
+                        hint = "count weights only, no biases: n outputs times n inputs."
+                    elif g in (n, 2 * n, k * n) and n > k:
+                        hint = "every one of the n outputs is wired to every one of the n inputs: n * n weights."
+                elif name == "locally connected":
+                    if g == k * (n - k + 1) and k > 1:
+                        hint = ("assume the input is padded so that all n nodes see k inputs each: "
+                                "k * n weights, every node with its own k.")
+                    elif g == k * n + n:
+                        hint = "count weights only, no biases."
+                    elif g == k and n > 1:
+                        hint = "without sharing, each of the n nodes has its own k weights."
+                    elif g == n * n:
+                        hint = "a local node sees only k inputs, not all n."
+                else:
+                    if g == k * n and n > 1:
+                        hint = "with sharing every node uses the same k weights: the count does not depend on n."
+                    elif g == k + 1:
+                        hint = "count weights only, no bias."
+            assert_equal(g, e, case=case, what=f"the {name} count",
+                         hint=hint or f"the {name} count for n={n} nodes and a {k}-weight neighbourhood")
+    return f"{len(cases)} cases"
+
+
+# --------------------------------------------------------------------------------------------------
+# why.conv_matrix_1d and why.conv_matrix_2d
+
+
+def reference_matrix_1d(w: np.ndarray, n: int) -> np.ndarray:
+    """(n - k + 1, n): column j is conv1d applied to the j-th unit vector."""
+    basis = torch.eye(n, dtype=torch.float64)[:, None, :]
+    columns = F.conv1d(basis, _t(w)[None, None, :])[:, 0, :]  # (n, n - k + 1): row j = M[:, j]
+    return columns.T.numpy()
+
+
+def reference_matrix_2d(w: np.ndarray, height: int, width: int) -> np.ndarray:
+    """((H - kh + 1) * (W - kw + 1), H * W), rows and columns in row-major (C) order."""
+    basis = torch.eye(height * width, dtype=torch.float64).reshape(height * width, 1, height, width)
+    columns = F.conv2d(basis, _t(w)[None, None])  # (H*W, 1, Ho, Wo)
+    return columns.reshape(height * width, -1).T.numpy()
+
+
+def _cases_1d():
+    rng = np.random.default_rng(10)
+    yield np.array([1.0, 2.0, 3.0]), 5
+    yield np.array([-1.0, 0.0, 1.0]), 6
+    for k in range(1, 6):
+        for extra in (0, 1, 4, 9):
+            yield rng.normal(size=k), k + extra
+
+
+@register("why.conv_matrix_1d")
+def check_conv_matrix_1d(answer) -> str:
+    fn = require_callable(answer, "conv_matrix_1d(w, n)")
+    count = 0
+    for w, n in _cases_1d():
+        k = len(w)
+        case = f"w = {_fmt_kernel(w)}, n={n}"
+        got = call(fn, w, n, case=case)
+        expected = reference_matrix_1d(w, n)
+        mistakes = {
+            "your matrix is transposed: it must have one ROW per output (n - k + 1 rows) and one "
+            "column per input (n columns), so that M @ x gives the outputs.": expected.T,
+        }
+        if k > 1 and not np.allclose(w, w[::-1]):
+            mistakes["your matrix flips the kernel: row i holds w[0], ..., w[k-1] in columns "
+                     "i, ..., i + k - 1 (no flip, like conv1d)."] = reference_matrix_1d(w[::-1], n)
+        if n > k:
+            mistakes["your matrix lacks the last output row: there are n - k + 1 window positions."] = expected[:-1]
+        assert_array_matches(got, expected, case=case, what="the matrix", known_mistakes=mistakes,
+                             hint=f"M[i, i + j] = w[j]; shape (n - k + 1, n) = {expected.shape}; "
+                                  "all other entries are 0.")
+        count += 1
+    return f"{count} cases"
+
+
+def _cases_2d():
+    rng = np.random.default_rng(11)
+    yield np.arange(1.0, 5.0).reshape(2, 2), 3, 3
+    shapes = [((3, 3), 5, 6), ((3, 3), 6, 5), ((2, 3), 4, 7), ((3, 2), 5, 5), ((1, 1), 3, 4),
+              ((3, 3), 3, 3), ((4, 4), 6, 9), ((1, 3), 2, 5), ((2, 2), 7, 3), ((5, 5), 5, 8)]
+    for (kh, kw), height, width in shapes:
+        yield rng.normal(size=(kh, kw)), height, width
+
+
+def _column_major(matrix: np.ndarray, w: np.ndarray, height: int, width: int) -> np.ndarray:
+    ho, wo = height - w.shape[0] + 1, width - w.shape[1] + 1
+    return matrix.reshape(ho, wo, height, width).transpose(1, 0, 3, 2).reshape(ho * wo, height * width)
+
+
+@register("why.conv_matrix_2d")
+def check_conv_matrix_2d(answer) -> str:
+    fn = require_callable(answer, "conv_matrix_2d(w, height, width)")
+    count = 0
+    for w, height, width in _cases_2d():
+        case = f"w of shape {w.shape} = {_fmt_kernel(w)}, image {height}x{width}"
+        got = call(fn, w, height, width, case=case)
+        expected = reference_matrix_2d(w, height, width)
+        mistakes = {
+            "your matrix is transposed: one ROW per output pixel, one column per input pixel.": expected.T,
+        }
+        if not np.allclose(w, w[::-1, ::-1]):
+            mistakes["your matrix flips the kernel: output (i, j) weighs input (i + a, j + b) with "
+                     "w[a, b], no flip (like conv2d)."] = reference_matrix_2d(w[::-1, ::-1], height, width)
+        if w.shape[0] == w.shape[1] and not np.allclose(w, w.T):
+            mistakes["your matrix uses the transposed kernel: w[a, b] belongs to row offset a "
+                     "and column offset b."] = reference_matrix_2d(w.T, height, width)
+        if min(height - w.shape[0], width - w.shape[1]) >= 0 and (height > 1 and width > 1):
+            wrong = _column_major(expected, w, height, width)
+            if not np.allclose(wrong, expected):
+                mistakes["your matrix flattens images column by column; flatten row by row (C order, "
+                         "x.reshape(-1)): pixel (i, j) has index i * width + j."] = wrong
+        ho, wo = height - w.shape[0] + 1, width - w.shape[1] + 1
+        assert_array_matches(got, expected, case=case, what="the matrix", known_mistakes=mistakes,
+                             hint=f"row i * {wo} + j (output pixel (i, j)) holds w[a, b] in column "
+                                  f"(i + a) * {width} + (j + b); shape ({ho}*{wo}, {height}*{width}).")
+        count += 1
+    return f"{count} cases"
+
+
+# --------------------------------------------------------------------------------------------------
+# why.circular_conv2d
+
+
+def reference_circular_conv2d(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    ph, pw = w.shape[0] // 2, w.shape[1] // 2
+    padded = F.pad(_t(x)[None, None], (pw, pw, ph, ph), mode="circular")
+    return F.conv2d(padded, _t(w)[None, None])[0, 0].numpy()
+
+
+def _cases_circular():
+    rng = np.random.default_rng(12)
+    x = np.zeros((5, 5))
+    x[0, 0] = 1.0  # a single bright pixel in the corner: its response wraps around
+    yield x, np.arange(1.0, 10.0).reshape(3, 3)
+    shapes = [((6, 8), (3, 3)), ((7, 4), (3, 1)), ((4, 9), (1, 5)), ((8, 8), (5, 5)), ((5, 7), (3, 5)),
+              ((3, 3), (3, 3)), ((6, 6), (1, 1)), ((9, 5), (5, 3)), ((10, 12), (3, 3))]
+    for (h, w_), (kh, kw) in shapes:
+        yield rng.normal(size=(h, w_)), rng.normal(size=(kh, kw))
+
+
+@register("why.circular_conv2d")
+def check_circular_conv2d(answer) -> str:
+    fn = require_callable(answer, "circular_conv2d(x, w)")
+    count = 0
+    for x, w in _cases_circular():
+        ph, pw = w.shape[0] // 2, w.shape[1] // 2
+        case = f"x of shape {x.shape}, w of shape {w.shape}"
+        got = call(fn, x, w, case=case)
+        expected = reference_circular_conv2d(x, w)
+        mistakes = {}
+        if ph or pw:
+            mistakes["you padded with zeros: circular padding wraps around, so the row above row 0 "
+                     "is row H - 1 (index with % H)."] = F.conv2d(_t(x)[None, None], _t(w)[None, None],
+                                                                  padding=(ph, pw))[0, 0].numpy()
+            mistakes["your output is shifted: centre the kernel, y[i, j] uses x[(i + a - kh//2) % H, "
+                     "(j + b - kw//2) % W]."] = np.roll(expected, (-ph, -pw), axis=(0, 1))
+            mistakes["your output is shifted the other way: y[i, j] uses x[(i + a - kh//2) % H, "
+                     "(j + b - kw//2) % W]."] = np.roll(expected, (ph, pw), axis=(0, 1))
+        if not np.allclose(w, w[::-1, ::-1]):
+            mistakes["you flipped the kernel: no flip, as in conv2d."] = reference_circular_conv2d(x, w[::-1, ::-1])
+        assert_array_matches(got, expected, case=case, known_mistakes=mistakes,
+                             hint="y[i, j] = sum_{a, b} w[a, b] * x[(i + a - kh//2) % H, (j + b - kw//2) % W]; "
+                                  "the output has the shape of x.")
+        count += 1
+    return f"{count} cases"
+
+
+# --------------------------------------------------------------------------------------------------
+# why.equivariance_error
+
+
+def _roll(a: np.ndarray, dy: int, dx: int) -> np.ndarray:
+    return torch.roll(_t(a), shifts=(dy, dx), dims=(0, 1)).numpy()
+
+
+def _probe_layers():
+    """Layers mapping (H, W) -> (H, W), some translation-equivariant, some not. Deterministic."""
+    def circular(x):
+        return reference_circular_conv2d(x, np.array([[1.0, 2.0, 0.0], [-1.0, 0.5, 3.0], [0.0, 1.0, -2.0]]))
+
+    def zero_padded(x):
+        return F.conv2d(_t(x)[None, None], _t([[0.0, 1.0, 0.0], [2.0, -1.0, 0.5], [0.0, 3.0, 1.0]])[None, None],
+                        padding=1)[0, 0].numpy()
+
+    def relu(x):
+        return np.maximum(np.asarray(x, dtype=np.float64), 0.0)
+
+    def add_position(x):  # a bias that depends on the position: not equivariant
+        h, w = np.shape(x)
+        return np.asarray(x, dtype=np.float64) + np.arange(h)[:, None] * 10.0 + np.arange(w)[None, :] ** 2
+
+    def corner_gate(x):  # multiplies by a fixed mask: not equivariant
+        x = np.asarray(x, dtype=np.float64)
+        mask = np.zeros_like(x)
+        mask[: x.shape[0] // 2 + 1, : x.shape[1] // 3 + 1] = 1.0
+        return x * mask
+
+    return [("circular 3x3 conv", circular), ("zero-padded 3x3 conv", zero_padded), ("ReLU", relu),
+            ("x + position-dependent bias", add_position), ("fixed mask", corner_gate)]
+
+
+@register("why.equivariance_error")
+def check_equivariance_error(answer) -> str:
+    fn = require_callable(answer, "equivariance_error(layer, x, dy, dx)")
+    rng = np.random.default_rng(13)
+    count = 0
+    for (h, w), shifts in [((5, 7), [(1, 2), (0, 3)]), ((8, 6), [(2, 1), (-1, 2), (3, 0)]),
+                           ((6, 6), [(1, 1), (0, 0)])]:
+        x = rng.normal(size=(h, w))
+        for name, layer in _probe_layers():
+            for dy, dx in shifts:
+                case = f"layer = {name}, x of shape {x.shape}, dy={dy}, dx={dx}"
+                got = call(fn, layer, x, dy, dx, case=case)
+                fx = layer(x)
+                expected = layer(_roll(x, dy, dx)) - _roll(fx, dy, dx)
+                mistakes = {
+                    "the sign is reversed: layer(shift(x)) - shift(layer(x)).": -expected,
+                    "take the signed difference, not its absolute value.": np.abs(expected),
+                }
+                if (dy, dx) != (-dy, -dx):
+                    mistakes["you shifted in the opposite direction: positive dy moves content DOWN "
+                             "(np.roll(x, (dy, dx), axis=(0, 1)))."] = layer(_roll(x, -dy, -dx)) - _roll(fx, -dy, -dx)
+                if dy != dx:
+                    mistakes["you swapped the axes: dy shifts rows (axis 0), dx columns (axis 1)."] = (
+                        layer(_roll(x, dx, dy)) - _roll(fx, dx, dy))
+                assert_array_matches(got, expected, case=case, known_mistakes=mistakes,
+                                     hint="return layer(shift(x)) - shift(layer(x)), where shift rolls "
+                                          "circularly by dy rows and dx columns; an array of the shape of x.")
+                count += 1
+    return f"{count} cases"
+
+
+# --------------------------------------------------------------------------------------------------
+# why.receptive_field
+
+
+def autograd_receptive_field(layers) -> int:
+    """Span of the input positions that output 0 of a 1-D stack of convolutions depends on.
+
+    Weights are all ones (no cancellation); the input is long enough for at least one output.
+    """
+    length, step = 1, 1
+    for kernel, stride in layers:
+        length += kernel * step
+        step *= stride
+    x = torch.zeros(1, 1, length + 1, dtype=torch.float64, requires_grad=True)
+    y = x
+    for kernel, stride in layers:
+        y = F.conv1d(y, torch.ones(1, 1, kernel, dtype=torch.float64), stride=stride)
+    y[0, 0, 0].backward()
+    support = torch.nonzero(x.grad[0, 0]).flatten()
+    return int(support.max() - support.min() + 1)
+
+
+def _random_stacks(count: int, seed: int):
+    rng = np.random.default_rng(seed)
+    for _ in range(count):
+        depth = int(rng.integers(1, 6))
+        yield [(int(rng.integers(1, 8)), int(rng.integers(1, 4))) for _ in range(depth)]
+
+
+_FIXED_STACKS = [
+    [(3, 1)], [(3, 1), (3, 1)], [(3, 1)] * 3, [], [(5, 1)], [(3, 2), (3, 2)], [(2, 2)] * 3,
+    [(3, 1), (3, 2), (3, 2)], [(7, 2), (3, 2), (3, 1), (3, 1)], [(5, 1), (2, 2), (5, 1), (2, 2)],
+    [(3, 4), (1, 1)], [(1, 2), (3, 1)],
+]
+_REFERENCES: dict[tuple, int] = {}
+
+
+def _reference(layers) -> int:
+    key = tuple(layers)
+    if key not in _REFERENCES:
+        _REFERENCES[key] = autograd_receptive_field(layers)
+    return _REFERENCES[key]
+
+
+def _rf_hint(got, layers) -> str:
+    kernels = [k for k, _ in layers]
+    strides = [s for _, s in layers]
+    no_stride = 1 + sum(k - 1 for k in kernels)
+    own_stride, step = 1, 1
+    for k, s in layers:
+        step *= s
+        own_stride += (k - 1) * step
+    if got == own_stride and own_stride != no_stride:
+        return ("multiply (k_l - 1) by the product of the strides of the layers BEFORE layer l; "
+                "a layer's own stride does not widen its own window.")
+    if got == no_stride:
+        return ("you ignored the strides: after a stride-2 layer, one step in the next layer's input "
+                "is two input pixels, so (k_l - 1) is multiplied by the product of earlier strides.")
+    if got == sum(kernels) and layers:
+        return "each layer widens the field by k - 1, not k: two 3-wide layers see 5 pixels, not 6."
+    if got == int(np.prod(kernels)) and len(layers) > 1:
+        return "receptive fields grow by adding (k_l - 1) * (product of earlier strides), not by multiplying kernels."
+    if got == 0 and not layers:
+        return "with no layers, an output is one input pixel: the receptive field is 1."
+    return "r_0 = 1 and r_l = r_{l-1} + (k_l - 1) * s_1 * ... * s_{l-1}."
+
+
+@register("why.receptive_field")
+def check_receptive_field(answer) -> str:
+    fn = require_callable(answer, "receptive_field(layers)")
+    stacks = list(_FIXED_STACKS) + list(_random_stacks(80, seed=14))
+    for layers in stacks:
+        case = f"layers (kernel, stride) = {layers}"
+        got = call(fn, list(layers), case=case)
+        expected = _reference(layers)
+        if isinstance(got, numbers.Integral) or (isinstance(got, float) and got.is_integer()):
+            hint = _rf_hint(int(got), layers)
+        else:
+            hint = "return one integer: the width, in input pixels, of what one output sees."
+        assert_equal(got, expected, case=case, hint=hint, what="the receptive field")
+    return f"{len(stacks)} stacks, verified by autograd"
