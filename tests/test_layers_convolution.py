@@ -102,7 +102,7 @@ def test_im2col_matches_unfold():
     x = rng.normal(size=(2, 3, 7, 9))
     cols = im2col(x, (2, 3), stride=2, pad=1, dilation=(1, 2))
     ref = F.unfold(torch.from_numpy(x), (2, 3), dilation=(1, 2), padding=1, stride=2)
-    np.testing.assert_array_equal(cols, ref.transpose(1, 2).reshape(-1, 3 * 2 * 3).numpy())
+    np.testing.assert_array_equal(cols, ref.permute(1, 0, 2).reshape(3 * 2 * 3, -1).numpy())
 
 
 def test_shapes_validated():

@@ -13,8 +13,8 @@ where ``xp`` is ``x`` zero-padded by ``pad`` on every side. Shapes, everywhere b
 - out: (N, F, H', W') with H' = (H + 2*pad - D*(HH - 1) - 1) // S + 1 (likewise W')
 
 ``stride``, ``pad`` and ``dilation`` are ints, or (height, width) pairs.
-The fast version builds the im2col matrix with ``numpy.lib.stride_tricks.sliding_window_view``
-and does the whole layer as one matrix product; its backward pass scatters the column gradients back
+The fast version builds the im2col matrix (C*HH*WW, N*H'*W') with
+``numpy.lib.stride_tricks.sliding_window_view`` and does the whole layer as one matrix product; its backward pass scatters the column gradients back
 with one strided addition per kernel tap (col2im).
 """
 
@@ -116,21 +116,22 @@ def conv_backward_naive(dout: np.ndarray, cache: Cache) -> tuple[np.ndarray, np.
 
 
 def im2col(x: np.ndarray, kernel: tuple[int, int], stride=1, pad=0, dilation=1) -> np.ndarray:
-    """Every receptive field as one row: the matrix that turns a convolution into a matrix product.
+    """Every receptive field as one column: the matrix that turns a convolution into a matrix product.
 
-    x: (N, C, H, W); kernel: (HH, WW) -> cols: (N*H'*W', C*HH*WW).
-    Rows are ordered (n, i, j) (output position), columns (c, p, q), so ``cols @ w.reshape(F, -1).T``
-    is the convolution with positions as rows. Equals ``F.unfold(x, ...).transpose(1, 2).reshape(-1, C*HH*WW)``.
+    x: (N, C, H, W); kernel: (HH, WW) -> cols: (C*HH*WW, N*H'*W').
+    Rows are ordered (c, p, q) like ``w.reshape(F, -1)``'s columns, columns (n, i, j) (output position),
+    so ``w.reshape(F, -1) @ cols`` is the convolution. (CS231n's layout; torch's
+    ``F.unfold(x, ...)`` holds the same numbers as (N, C*HH*WW, H'*W').)
     """
     x = np.asarray(x)
     HH, WW = kernel
     S, P, D = _pair(stride, "stride", 1), _pair(pad, "pad", 0), _pair(dilation, "dilation", 1)
     span = (D[0] * (HH - 1) + 1, D[1] * (WW - 1) + 1)
-    xp = _zero_pad(x, P)
-    # windows[n, c, i, j, p, q] = xp[n, c, i*S + p*D, j*S + q*D]: a view, nothing copied yet
+    xp = _zero_pad(x, P).transpose(1, 0, 2, 3)              # (C, N, Hp, Wp): channels first makes the copy faster
+    # windows[c, n, i, j, p, q] = xp[c, n, i*S + p*D, j*S + q*D]: a view, nothing copied yet
     windows = sliding_window_view(xp, span, axis=(2, 3))[:, :, ::S[0], ::S[1], ::D[0], ::D[1]]
-    N, C, Ho, Wo = windows.shape[:4]
-    return windows.transpose(0, 2, 3, 1, 4, 5).reshape(N * Ho * Wo, C * HH * WW)  # the one copy
+    C, N, Ho, Wo = windows.shape[:4]
+    return windows.transpose(0, 4, 5, 1, 2, 3).reshape(C * HH * WW, N * Ho * Wo)  # the one copy
 
 
 def conv_forward_fast(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride=1, pad=0,
@@ -141,9 +142,9 @@ def conv_forward_fast(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride=1, pad
     """
     x, w, b, S, P, D, span, (Ho, Wo) = _validate(x, w, b, stride, pad, dilation)
     N, F = x.shape[0], w.shape[0]
-    cols = im2col(x, w.shape[2:], S, P, D)                  # (N*H'*W', C*HH*WW)
-    out = cols @ w.reshape(F, -1).T + b                     # (N*H'*W', F)
-    out = np.ascontiguousarray(out.reshape(N, Ho, Wo, F).transpose(0, 3, 1, 2))
+    cols = im2col(x, w.shape[2:], S, P, D)                  # (C*HH*WW, N*H'*W')
+    out = w.reshape(F, -1) @ cols                           # (F, N*H'*W')
+    out = out.reshape(F, N, Ho, Wo).transpose(1, 0, 2, 3) + b[None, :, None, None]
     cache = {"x": x, "w": w, "b": b, "stride": S, "pad": P, "dilation": D, "cols": cols}
     return out, cache
 
@@ -162,15 +163,14 @@ def conv_backward_fast(dout: np.ndarray, cache: Cache) -> tuple[np.ndarray, np.n
     cols = cache.get("cols")
     if cols is None:
         cols = im2col(x, (HH, WW), S, P, D)
-    dout_mat = dout.transpose(0, 2, 3, 1).reshape(-1, F)    # (N*H'*W', F)
-    db = dout_mat.sum(axis=0)
-    dw = (dout_mat.T @ cols).reshape(w.shape)
-    dcols = (dout_mat @ w.reshape(F, -1)).reshape(N, Ho, Wo, C, HH, WW)
+    dout_mat = dout.transpose(1, 0, 2, 3).reshape(F, -1)    # (F, N*H'*W')
+    db = dout_mat.sum(axis=1)
+    dw = (dout_mat @ cols.T).reshape(w.shape)
+    dcols = (w.reshape(F, -1).T @ dout_mat).reshape(C, HH, WW, N, Ho, Wo)
     # col2im: tap (p, q) of output (i, j) read xp[:, :, i*S + p*D, j*S + q*D]; send its gradient back there
-    dxp = np.zeros((N, C, H + 2 * P[0], W + 2 * P[1]), dtype=dcols.dtype)
+    dxp = np.zeros((C, N, H + 2 * P[0], W + 2 * P[1]), dtype=dcols.dtype)
     for p in range(HH):
         for q in range(WW):
             top, left = p * D[0], q * D[1]
-            dxp[:, :, top:top + S[0] * (Ho - 1) + 1:S[0], left:left + S[1] * (Wo - 1) + 1:S[1]] += \
-                dcols[:, :, :, :, p, q].transpose(0, 3, 1, 2)
-    return dxp[:, :, P[0]:P[0] + H, P[1]:P[1] + W], dw, db
+            dxp[:, :, top:top + S[0] * (Ho - 1) + 1:S[0], left:left + S[1] * (Wo - 1) + 1:S[1]] += dcols[:, p, q]
+    return dxp[:, :, P[0]:P[0] + H, P[1]:P[1] + W].transpose(1, 0, 2, 3), dw, db

@@ -1,0 +1,255 @@
+"""Mutation tests of the chapter 03 checks: the solutions pass, "not implemented" is recognised, and every
+planted bug is rejected (most with the hint written for it)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from utils.checks import FAILED, NOT_ATTEMPTED, PASSED, run_check
+from utils.layers import conv_forward_fast, conv_forward_naive, im2col
+from utils.shapes import same_padding
+
+NP_MODE = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+
+def _not_implemented(*args, **kwargs):
+    raise NotImplementedError()
+
+
+# ----------------------------------------------------------------------------- solutions
+def output_size(n, kernel, stride=1, pad=0, dilation=1):
+    return (n + 2 * pad - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def pad2d(x, pad, mode):
+    top, bottom, left, right = pad
+    return np.pad(x, ((top, bottom), (left, right)), mode=NP_MODE[mode])
+
+
+def conv2d(x, w, b, stride=1, pad=0, dilation=1):
+    return conv_forward_naive(x, w, b, stride, pad, dilation)[0]
+
+
+def conv2d_fast(x, w, b, stride=1, pad=0, dilation=1):
+    return conv_forward_fast(x, w, b, stride, pad, dilation)[0]
+
+
+def strided_from_full(full, stride):
+    return full[:, :, ::stride, ::stride]
+
+
+SOLUTIONS = {
+    "pad.output_size": output_size, "pad.pad": pad2d, "pad.conv2d": conv2d, "pad.conv_fast": conv2d_fast,
+    "pad.strided_from_full": strided_from_full, "pad.same_padding": same_padding, "pad.im2col": im2col,
+}
+
+
+@pytest.mark.parametrize("exercise_id", sorted(SOLUTIONS))
+def test_solution_passes(exercise_id):
+    result = run_check(exercise_id, SOLUTIONS[exercise_id])
+    assert result.status == PASSED, result.message
+
+
+@pytest.mark.parametrize("exercise_id", sorted(SOLUTIONS))
+def test_not_implemented_is_not_attempted(exercise_id):
+    assert run_check(exercise_id, _not_implemented).status == NOT_ATTEMPTED
+    assert run_check(exercise_id, ...).status == NOT_ATTEMPTED
+
+
+# ----------------------------------------------------------------------------- mutants
+def _conv_with(x, w, b, stride=1, pad=0, dilation=1):
+    return conv_forward_fast(x, w, b, stride, pad, dilation)[0]
+
+
+def conv_stride_on_input(x, w, b, stride=1, pad=0, dilation=1):
+    return _conv_with(x[:, :, ::stride, ::stride], w, b, 1, pad, dilation)
+
+
+def conv_dilation_as_stride(x, w, b, stride=1, pad=0, dilation=1):
+    return _conv_with(x, w, b, stride * dilation, pad, 1)
+
+
+def conv_pad_one_side(x, w, b, stride=1, pad=0, dilation=1):
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, 0), (pad, 0)))
+    return _conv_with(xp, w, b, stride, 0, dilation)
+
+
+def conv_off_by_one(x, w, b, stride=1, pad=0, dilation=1):
+    return _conv_with(x, w, b, stride, pad, dilation)[:, :, :-1, :-1]
+
+
+def conv_flipped(x, w, b, stride=1, pad=0, dilation=1):
+    return _conv_with(x, w[:, :, ::-1, ::-1].copy(), b, stride, pad, dilation)
+
+
+def conv_no_bias(x, w, b, stride=1, pad=0, dilation=1):
+    return _conv_with(x, w, np.zeros_like(b), stride, pad, dilation)
+
+
+def conv_ceil_size(x, w, b, stride=1, pad=0, dilation=1):
+    # computes ceil-many outputs by zero-padding the bottom/right so one more window fits
+    H, W = x.shape[2:]
+    span = dilation * (np.array(w.shape[2:]) - 1) + 1
+    extra = [(-(H + 2 * pad - span[0])) % stride, (-(W + 2 * pad - span[1])) % stride]
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad + extra[0]), (pad, pad + extra[1])))
+    return _conv_with(xp, w, b, stride, 0, dilation)
+
+
+def conv_int_dtype(x, w, b, stride=1, pad=0, dilation=1):
+    return np.round(_conv_with(x, w, b, stride, pad, dilation)).astype(np.int64)
+
+
+def conv_channels_last(x, w, b, stride=1, pad=0, dilation=1):
+    return _conv_with(x, w, b, stride, pad, dilation).transpose(0, 2, 3, 1)
+
+
+CONV_MUTANTS = {
+    "stride applied to the input": (conv_stride_on_input, "applied the stride to the input"),
+    "dilation treated as stride": (conv_dilation_as_stride, "does not move the window"),
+    "padding on one side only": (conv_pad_one_side, "padded only the top and left"),
+    "off-by-one output size": (conv_off_by_one, "off by one"),
+    "flipped kernel": (conv_flipped, "no kernel flip"),
+    "bias forgotten": (conv_no_bias, "bias is missing"),
+    "ceil instead of floor": (conv_ceil_size, "expected shape"),
+    "integer result": (conv_int_dtype, "dtype int64"),
+    "channels last": (conv_channels_last, "expected shape"),
+}
+
+
+@pytest.mark.parametrize("exercise_id", ["pad.conv2d", "pad.conv_fast"])
+@pytest.mark.parametrize("name", sorted(CONV_MUTANTS))
+def test_conv_mutants_rejected(exercise_id, name):
+    mutant, hint = CONV_MUTANTS[name]
+    result = run_check(exercise_id, mutant)
+    assert result.status == FAILED, name
+    assert hint in result.message, result.message
+
+
+SIZE_MUTANTS = {
+    "ceil instead of floor": (lambda n, k, s=1, p=0, d=1: math.ceil((n + 2 * p - d * (k - 1) - 1) / s) + 1, "floor, not ceil"),
+    "missing + 1": (lambda n, k, s=1, p=0, d=1: (n + 2 * p - d * (k - 1) - 1) // s, "one short"),
+    "dilation ignored": (lambda n, k, s=1, p=0, d=1: (n + 2 * p - k) // s + 1, "D*(kernel - 1) + 1 positions"),
+    "pad on one side": (lambda n, k, s=1, p=0, d=1: (n + p - d * (k - 1) - 1) // s + 1, "both sides"),
+    "span D*k": (lambda n, k, s=1, p=0, d=1: (n + 2 * p - d * k) // s + 1, "not D*kernel"),
+    "true division": (lambda n, k, s=1, p=0, d=1: (n + 2 * p - d * (k - 1) - 1) / s + 1, ""),
+    "stride ignored": (lambda n, k, s=1, p=0, d=1: n + 2 * p - d * (k - 1), ""),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SIZE_MUTANTS))
+def test_output_size_mutants_rejected(name):
+    mutant, hint = SIZE_MUTANTS[name]
+    result = run_check("pad.output_size", mutant)
+    assert result.status == FAILED, name
+    assert hint in result.message, result.message
+
+
+PAD_MUTANTS = {
+    "numpy symmetric for reflect": (
+        lambda x, pad, mode: pad2d(x, pad, mode) if mode != "reflect" else
+        np.pad(x, ((pad[0], pad[1]), (pad[2], pad[3])), mode="symmetric"), "numpy's 'symmetric'"),
+    "replicate and reflect swapped": (
+        lambda x, pad, mode: pad2d(x, pad, {"reflect": "replicate", "replicate": "reflect"}.get(mode, mode)),
+        "that is 'replicate'"),
+    "replicate as symmetric": (
+        lambda x, pad, mode: np.pad(x, ((pad[0], pad[1]), (pad[2], pad[3])), mode="symmetric") if mode == "replicate"
+        else pad2d(x, pad, mode), "'replicate' copies only the edge pixel"),
+    "one side only": (lambda x, pad, mode: pad2d(x, (pad[0], 0, pad[2], 0), mode), "expected shape"),
+    "sides swapped": (lambda x, pad, mode: pad2d(x, (pad[1], pad[0], pad[3], pad[2]), mode), "swapped"),
+    "circular from the near side": (
+        lambda x, pad, mode: np.concatenate([
+            (y := np.concatenate([x[:pad[0]], x, x[x.shape[0] - pad[1]:]], 0))[:, :pad[2]], y,
+            y[:, y.shape[1] - pad[3]:]], 1) if mode == "circular" else pad2d(x, pad, mode), "wraps around"),
+    "zeros as edge": (lambda x, pad, mode: pad2d(x, pad, "replicate" if mode == "zeros" else mode), "constant 0"),
+    "integer result": (lambda x, pad, mode: pad2d(x, pad, mode).astype(int), "dtype"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PAD_MUTANTS))
+def test_pad_mutants_rejected(name):
+    mutant, hint = PAD_MUTANTS[name]
+    result = run_check("pad.pad", mutant)
+    assert result.status == FAILED, name
+    assert hint in result.message, result.message
+
+
+STRIDE_MUTANTS = {
+    "starts at S - 1": (lambda full, s: full[:, :, s - 1::s, s - 1::s], "start at output 0"),
+    "rows only": (lambda full, s: full[:, :, ::s, :], "both spatial axes"),
+    "wrong axes": (lambda full, s: full[::s, ::s], "spatial axes"),
+    "drops the incomplete tail": (lambda full, s: full[:, :, :(full.shape[2] // s) * s:s, :(full.shape[3] // s) * s:s],
+                                  "keep the positions"),
+    "integer division of the values": (lambda full, s: full[:, :, ::s, ::s] / s, ""),
+}
+
+
+@pytest.mark.parametrize("name", sorted(STRIDE_MUTANTS))
+def test_strided_mutants_rejected(name):
+    mutant, hint = STRIDE_MUTANTS[name]
+    result = run_check("pad.strided_from_full", mutant)
+    assert result.status == FAILED, name
+    assert hint in result.message, result.message
+
+
+def _span(k, d):
+    return d * (k - 1) + 1
+
+
+SAME_MUTANTS = {
+    "dilation ignored": (lambda k, d=1: ((k - 1) // 2, (k - 1) - (k - 1) // 2), "dilation widens"),
+    "extra on the wrong side": (lambda k, d=1: ((_span(k, d) - 1) - (_span(k, d) - 1) // 2, (_span(k, d) - 1) // 2),
+                                "extra row goes after"),
+    "total = span": (lambda k, d=1: (_span(k, d) // 2, _span(k, d) - _span(k, d) // 2), "total padding is span - 1"),
+    "half as float": (lambda k, d=1: ((_span(k, d) - 1) / 2, (_span(k, d) - 1) / 2), "not a whole number"),
+    "single int": (lambda k, d=1: (_span(k, d) - 1) // 2, "expected a pair"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SAME_MUTANTS))
+def test_same_padding_mutants_rejected(name):
+    mutant, hint = SAME_MUTANTS[name]
+    result = run_check("pad.same_padding", mutant)
+    assert result.status == FAILED, name
+    assert hint in result.message, result.message
+
+
+def _im2col_rows(x, kernel, stride=1, pad=0, dilation=1):
+    return im2col(x, kernel, stride, pad, dilation).T
+
+
+def _im2col_stride_on_input(x, kernel, stride=1, pad=0, dilation=1):
+    return im2col(x[:, :, ::stride, ::stride], kernel, 1, pad, dilation)
+
+
+def _im2col_no_dilation(x, kernel, stride=1, pad=0, dilation=1):
+    return im2col(x, kernel, stride, pad, 1)
+
+
+def _im2col_positions_first(x, kernel, stride=1, pad=0, dilation=1):
+    cols = im2col(x, kernel, stride, pad, dilation)
+    n = x.shape[0]
+    return cols.reshape(cols.shape[0], n, -1).transpose(0, 2, 1).reshape(cols.shape[0], -1)
+
+
+def _im2col_no_pad(x, kernel, stride=1, pad=0, dilation=1):
+    return im2col(x, kernel, stride, 0, dilation)
+
+
+IM2COL_MUTANTS = {
+    "transposed": (_im2col_rows, "transpose"),
+    "stride on the input": (_im2col_stride_on_input, "applied the stride to the input"),
+    "dilation ignored": (_im2col_no_dilation, "D apart"),
+    "positions before images": (_im2col_positions_first, "order the columns"),
+    "padding ignored": (_im2col_no_pad, "expected shape"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(IM2COL_MUTANTS))
+def test_im2col_mutants_rejected(name):
+    mutant, hint = IM2COL_MUTANTS[name]
+    result = run_check("pad.im2col", mutant)
+    assert result.status == FAILED, name
+    assert hint in result.message, result.message

@@ -1,0 +1,354 @@
+"""Checks for chapter 03 (padding, stride and dilation).
+
+References are PyTorch in float64: ``F.conv1d``/``F.conv2d`` (output sizes, convolutions), ``F.pad`` (the
+four padding modes), ``F.unfold`` (im2col), and ``padding="same"`` for the same-padding rule.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .compare import assert_array_matches, assert_equal, call, require_callable, to_array
+from .core import CheckFailed, register
+
+MODES = ("zeros", "reflect", "replicate", "circular")
+
+
+def _t(a) -> torch.Tensor:
+    return torch.from_numpy(np.asarray(a, dtype=np.float64))
+
+
+def _require_float(got, case: str) -> None:
+    """Padding and convolving real images gives floating-point results; an integer array means truncation."""
+    dtype = getattr(got, "dtype", None)
+    if dtype is not None and not (np.issubdtype(np.dtype(str(dtype).replace("torch.", "")), np.floating)):
+        raise CheckFailed(f"failed on case {case}:\n  the result has dtype {dtype}; expected a floating-point "
+                          "array like the input (did you create it with np.zeros(..., dtype=int) or np.empty_like "
+                          "of an integer array?)")
+
+
+# --------------------------------------------------------------------------------------------- output size
+@functools.lru_cache(maxsize=None)
+def _torch_size(n, k, s, p, d) -> int:
+    return F.conv1d(torch.zeros(1, 1, n), torch.zeros(1, 1, k), stride=s, padding=p, dilation=d).shape[-1]
+
+
+def _size_configs():
+    yield 28, 5, 1, 0, 1     # valid: 24
+    yield 28, 5, 1, 2, 1     # same: 28
+    yield 7, 3, 2, 0, 1      # integer case of (n'-1)S + F = n + 2P
+    yield 8, 3, 2, 0, 1      # not an integer: the last row is left out
+    yield 31, 3, 2, 1, 1     # the benchmark layer: 16
+    yield 10, 3, 1, 0, 2     # dilation 2: span 5 -> 6
+    yield 32, 3, 3, 1, 1
+    rng = np.random.default_rng(3)
+    count = 0
+    while count < 300:
+        n, k, s, p, d = (int(v) for v in (rng.integers(1, 40), rng.integers(1, 8), rng.integers(1, 5),
+                                          rng.integers(0, 4), rng.integers(1, 4)))
+        if d * (k - 1) + 1 <= n + 2 * p:
+            count += 1
+            yield n, k, s, p, d
+
+
+@register("pad.output_size")
+def check_output_size(answer) -> str:
+    fn = require_callable(answer, "conv_output_size(n, kernel, stride, pad, dilation)")
+    count = 0
+    for n, k, s, p, d in _size_configs():
+        case = f"n={n}, kernel={k}, stride={s}, pad={p}, dilation={d}"
+        got = call(fn, n, k, s, p, d, case=case)
+        expected = _torch_size(n, k, s, p, d)
+        span = d * (k - 1) + 1
+        numerator = n + 2 * p - span
+        wrong = {
+            -(-numerator // s) + 1: "round down: a window that would stick out past the padded input is not computed "
+                                    "(floor, not ceil).",
+            numerator // s: "you are one short: count the first window too (the formula ends in + 1).",
+            (n + 2 * p - k) // s + 1: "with dilation D the kernel spans D*(kernel - 1) + 1 positions, not kernel.",
+            (n + p - span) // s + 1: "pad is added on both sides: the padded length is n + 2*pad.",
+            (n + 2 * p - d * k) // s + 1: "the span of a dilated kernel is D*(kernel - 1) + 1, not D*kernel.",
+            round(numerator / s) + 1: "use integer floor division: (n + 2P - span) // S + 1.",
+        }
+        hint = wrong.get(got, "") if got != expected and isinstance(got, (int, np.integer)) else ""
+        assert_equal(got, expected, case=case, what="the output size",
+                     hint=hint or "n' = floor((n + 2P - D(F-1) - 1) / S) + 1")
+        count += 1
+    return f"{count} configurations"
+
+
+# --------------------------------------------------------------------------------------------- padding
+def _torch_pad(x, pad, mode):
+    top, bottom, left, right = pad
+    mode = "constant" if mode == "zeros" else mode
+    return F.pad(_t(x)[None, None], (left, right, top, bottom), mode=mode)[0, 0].numpy()
+
+
+def _np_pad(x, pad, mode):
+    top, bottom, left, right = pad
+    return np.pad(x, ((top, bottom), (left, right)), mode=mode)
+
+
+def _pad_cases():
+    yield np.array([[1.0, 2.0, 3.0]]), (0, 0, 2, 2)                    # the [a, b, c] row of the text
+    yield np.arange(12.0).reshape(3, 4), (1, 1, 1, 1)
+    yield np.arange(20.0).reshape(4, 5), (2, 1, 0, 3)                   # different on every side
+    rng = np.random.default_rng(4)
+    for shape, pad in [((5, 3), (1, 2, 2, 1)), ((6, 7), (3, 3, 3, 3)), ((2, 9), (1, 0, 4, 2)),
+                       ((7, 4), (0, 2, 1, 1)), ((4, 4), (2, 2, 2, 2))]:
+        yield rng.normal(size=shape), pad
+
+
+def _near_side_copy(x, pad):
+    """A wrong 'circular': each border copies the pixels next to it instead of those at the far end."""
+    top, bottom, left, right = pad
+    y = np.concatenate([x[:top], x, x[x.shape[0] - bottom:]], axis=0)
+    return np.concatenate([y[:, :left], y, y[:, y.shape[1] - right:]], axis=1)
+
+
+@register("pad.pad")
+def check_pad(answer) -> str:
+    fn = require_callable(answer, "pad2d(x, pad, mode)")
+    count = 0
+    for mode in MODES:
+        for x, pad in _pad_cases():
+            case = f"x of shape {x.shape}, pad (top, bottom, left, right) = {pad}, mode={mode!r}"
+            got = call(fn, x, pad, mode, case=case)
+            _require_float(got, case)
+            expected = _torch_pad(x, pad, mode)
+            top, bottom, left, right = pad
+            mistakes = {}
+            if mode == "reflect":
+                mistakes["that is numpy's 'symmetric' (edge pixel repeated: [a,b,c] -> [b,a,a,b,c,c,b]). PyTorch's "
+                          "'reflect' mirrors about the edge pixel without repeating it: [c,b,a,b,c,b,a]."] = \
+                    _np_pad(x, pad, "symmetric")
+                mistakes["that is 'replicate' (the edge pixel copied outwards); 'reflect' mirrors the pixels "
+                          "next to the edge."] = _np_pad(x, pad, "edge")
+            if mode == "replicate":
+                mistakes["that is a reflection; 'replicate' copies the edge pixel itself outwards: "
+                          "[a,b,c] -> [a,a,b,c,c]."] = _np_pad(x, pad, "reflect")
+                mistakes["that is numpy's 'symmetric'; 'replicate' copies only the edge pixel: "
+                          "[a,b,c] -> [a,a,a,b,c,c,c]."] = _np_pad(x, pad, "symmetric")
+            if mode == "circular" and max(pad) > 0:
+                mistakes["circular padding wraps around: the left padding comes from the *right* end of the row "
+                          "(and the top from the bottom): [a,b,c] -> [b,c,a,b,c,a,b]."] = _near_side_copy(x, pad)
+            if mode == "zeros":
+                mistakes["'zeros' pads with the constant 0, not with the edge value."] = _np_pad(x, pad, "edge")
+            if (top, left) != (bottom, right):
+                numpy_mode = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}[mode]
+                mistakes["top/bottom or left/right are swapped: pad = (top, bottom, left, right)."] = \
+                    _np_pad(x, (bottom, top, right, left), numpy_mode)
+            assert_array_matches(got, expected, case=case, known_mistakes=mistakes,
+                                 hint=f"the result has shape (H + top + bottom, W + left + right); compare with "
+                                      f"F.pad(x, (left, right, top, bottom), mode=...) on this case.")
+            count += 1
+    return f"{count} cases, 4 modes"
+
+
+# --------------------------------------------------------------------------------------------- convolution
+def _torch_conv(x, w, b, s=1, p=0, d=1):
+    return F.conv2d(_t(x), _t(w), _t(b), stride=s, padding=p, dilation=d).numpy()
+
+
+def _conv_configs(large: bool = False):
+    """(x shape, w shape, stride, pad, dilation): small readable ones first, then every combination."""
+    yield (1, 1, 5, 5), (1, 1, 3, 3), 1, 0, 1
+    yield (1, 1, 5, 6), (1, 1, 3, 3), 1, 1, 1
+    yield (1, 1, 7, 7), (1, 1, 3, 3), 2, 0, 1
+    yield (1, 1, 8, 9), (1, 1, 3, 3), 2, 1, 1       # stride does not divide: last row/column ignored
+    yield (1, 1, 9, 9), (1, 1, 3, 3), 1, 0, 2
+    yield (2, 3, 7, 9), (4, 3, 3, 3), 2, 1, 1
+    yield (3, 2, 10, 8), (2, 2, 3, 2), 1, 2, 2
+    yield (2, 2, 11, 7), (3, 2, 2, 3), 3, 1, 1
+    yield (2, 3, 9, 12), (2, 3, 5, 5), 2, 2, 1
+    yield (1, 2, 12, 10), (3, 2, 3, 3), 2, 2, 3
+    yield (4, 1, 6, 6), (2, 1, 1, 1), 2, 0, 1
+    yield (2, 2, 13, 11), (2, 2, 4, 3), 3, 0, 2
+    if large:
+        yield (8, 3, 31, 31), (25, 3, 3, 3), 2, 1, 1
+        yield (4, 5, 28, 20), (6, 5, 5, 5), 1, 2, 1
+        yield (3, 4, 33, 17), (5, 4, 3, 3), 2, 3, 3
+
+
+def _conv_mistakes(x, w, b, s, p, d):
+    expected = _torch_conv(x, w, b, s, p, d)
+    m = {}
+    if s > 1:
+        xs = x[:, :, ::s, ::s]
+        try:
+            m["you applied the stride to the input (x[::S, ::S]) instead of moving the window S pixels at a time: "
+              "output (i, j) reads input rows from i*S."] = _torch_conv(xs, w, b, 1, p, d)
+        except RuntimeError:
+            pass
+    if d > 1:
+        try:
+            m["dilation spaces the kernel taps D apart inside one window; it does not move the window (that is "
+              "the stride)."] = _torch_conv(x, w, b, s * d, p, 1)
+        except RuntimeError:
+            pass
+        try:
+            m["dilation spaces the taps: tap (p, q) reads xp[i*S + p*D, j*S + q*D]; you ignored D."] = \
+                _torch_conv(x, w, b, s, p, 1)
+        except RuntimeError:
+            pass
+    if p > 0:
+        one_side = F.pad(_t(x), (p, 0, p, 0)).numpy()
+        try:
+            m["you padded only the top and left; pad P adds P rows/columns on every side."] = \
+                _torch_conv(one_side, w, b, s, 0, d)
+        except RuntimeError:
+            pass
+        try:
+            m["the padding is missing: pad x with P zeros on every side first."] = _torch_conv(x, w, b, s, 0, d)
+        except RuntimeError:
+            pass
+    m["no kernel flip in deep learning: out = sum w[f, c, p, q] * x[..., i*S + p*D, j*S + q*D]."] = \
+        _torch_conv(x, w[:, :, ::-1, ::-1].copy(), b, s, p, d)
+    m["the bias is missing: add b[f] to every output of filter f."] = _torch_conv(x, w, 0 * b, s, p, d)
+    if expected.shape[2] > 1 and expected.shape[3] > 1:
+        m["off by one: the last row and column of outputs are missing (n' = (n + 2P - span)//S + 1)."] = \
+            expected[:, :, :-1, :-1]
+    return expected, m
+
+
+def _check_conv(fn, large: bool) -> int:
+    rng = np.random.default_rng(5 if large else 6)
+    count = 0
+    for xs, ws, s, p, d in _conv_configs(large):
+        x, w, b = rng.normal(size=xs), rng.normal(size=ws), rng.normal(size=ws[0])
+        case = f"x {xs}, w {ws}, stride={s}, pad={p}, dilation={d}"
+        got = call(fn, x, w, b, s, p, d, case=case)
+        _require_float(got, case)
+        expected, mistakes = _conv_mistakes(x, w, b, s, p, d)
+        assert_array_matches(got, expected, case=case, known_mistakes=mistakes,
+                             hint="out[n, f, i, j] = b[f] + sum_{c,p,q} w[f,c,p,q] * xp[n, c, i*S + p*D, j*S + q*D], "
+                                  "xp = x zero-padded by P on all four sides; output shape (N, F, H', W').")
+        count += 1
+    return count
+
+
+@register("pad.conv2d")
+def check_conv2d(answer) -> str:
+    fn = require_callable(answer, "conv2d(x, w, b, stride, pad, dilation)")
+    return f"{_check_conv(fn, large=False)} cases"
+
+
+@register("pad.conv_fast")
+def check_conv_fast(answer) -> str:
+    fn = require_callable(answer, "conv2d_fast(x, w, b, stride, pad, dilation)")
+    return f"{_check_conv(fn, large=True)} cases"
+
+
+# --------------------------------------------------------------------------------------------- stride
+@register("pad.strided_from_full")
+def check_strided_from_full(answer) -> str:
+    fn = require_callable(answer, "strided_from_full(full, stride)")
+    rng = np.random.default_rng(7)
+    count = 0
+    for xs, ws, s, p, d in [((1, 1, 7, 7), (1, 1, 3, 3), 2, 0, 1), ((1, 1, 8, 8), (1, 1, 3, 3), 2, 0, 1),
+                            ((2, 3, 9, 12), (4, 3, 3, 3), 3, 1, 1), ((2, 2, 10, 7), (3, 2, 2, 2), 2, 1, 1),
+                            ((3, 1, 11, 11), (2, 1, 3, 3), 4, 2, 2), ((1, 2, 6, 13), (2, 2, 1, 3), 5, 0, 1),
+                            ((2, 2, 12, 9), (2, 2, 3, 3), 1, 1, 1), ((1, 3, 16, 15), (2, 3, 5, 5), 3, 2, 1)]:
+        x, w, b = rng.normal(size=xs), rng.normal(size=ws), rng.normal(size=ws[0])
+        full = _torch_conv(x, w, b, 1, p, d)
+        expected = _torch_conv(x, w, b, s, p, d)   # independent: torch with the stride
+        case = f"full of shape {full.shape} (kernel {ws[2:]}, pad={p}, dilation={d}), stride={s}"
+        got = call(fn, full, s, case=case)
+        _require_float(got, case)
+        mistakes = {}
+        if s > 1:
+            mistakes["start at output 0: the strided windows are windows 0, S, 2S, ... of the stride-1 output."] = \
+                full[:, :, s - 1::s, s - 1::s]
+            mistakes["subsample both spatial axes (rows and columns)."] = full[:, :, ::s, :]
+            mistakes["subsample the spatial axes (2 and 3), not the batch or channel axes."] = full[::s, ::s]
+            mistakes["you subsampled the input size: keep the positions 0, S, 2S, ... that exist in `full`."] = \
+                full[:, :, :(full.shape[2] // s) * s:s, :(full.shape[3] // s) * s:s]
+        assert_array_matches(got, expected, case=case, known_mistakes=mistakes,
+                             hint="the stride-S output keeps every S-th row and column of the stride-1 output, "
+                                  "starting with the first.")
+        count += 1
+    return f"{count} cases"
+
+
+# --------------------------------------------------------------------------------------------- same padding
+@register("pad.same_padding")
+def check_same_padding(answer) -> str:
+    fn = require_callable(answer, "same_padding(kernel, dilation)")
+    count = 0
+    for k in range(1, 8):
+        for d in (1, 2, 3):
+            case = f"kernel={k}, dilation={d}"
+            got = call(fn, k, d, case=case)
+            if not isinstance(got, (tuple, list)) or len(got) != 2:
+                raise CheckFailed(f"failed on case {case}:\n  expected a pair (before, after), got {got!r}")
+            span = d * (k - 1) + 1
+            total = span - 1
+            expected = (total // 2, total - total // 2)
+            wrong = {
+                ((k - 1) // 2, (k - 1) - (k - 1) // 2): "dilation widens the kernel to D*(kernel - 1) + 1 positions; "
+                                                         "pad for that span.",
+                (total - total // 2, total // 2): "for an even span the extra row goes after (bottom/right), as in "
+                                                  "PyTorch's padding='same'.",
+                (span // 2, span - span // 2): "the total padding is span - 1 (a 1-tap kernel needs none).",
+            }
+            got_t = tuple(int(v) if isinstance(v, (int, np.integer)) or (isinstance(v, float) and v.is_integer())
+                          else v for v in got)
+            hint = wrong.get(got_t, "") if got_t != expected else ""
+            for part, name in zip(got, ("before", "after")):
+                if isinstance(part, float) and not part.is_integer():
+                    raise CheckFailed(f"failed on case {case}:\n  {name} = {part} is not a whole number of pixels; "
+                                      "split span - 1 into before = total // 2 and after = total - before.")
+            assert_equal(tuple(got_t), expected, case=case, what="(before, after)",
+                         hint=hint or "before + after = D*(kernel - 1); before = total // 2.")
+            # and it really keeps the size: pad by hand, convolve 'valid', compare with torch's padding='same'
+            x = torch.arange(11.0, dtype=torch.float64).reshape(1, 1, 11)
+            wt = torch.linspace(-1, 2, k, dtype=torch.float64).reshape(1, 1, k)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                same = F.conv1d(x, wt, padding="same", dilation=d)
+            mine = F.conv1d(F.pad(x, got_t), wt, dilation=d)
+            assert_array_matches(mine.numpy(), same.numpy(), case=case + ", conv1d of arange(11)")
+            count += 1
+    return f"{count} cases"
+
+
+# --------------------------------------------------------------------------------------------- im2col
+@register("pad.im2col")
+def check_im2col(answer) -> str:
+    fn = require_callable(answer, "im2col(x, kernel, stride, pad, dilation)")
+    rng = np.random.default_rng(8)
+    count = 0
+    for xs, ws, s, p, d in _conv_configs(large=False):
+        x = rng.normal(size=xs)
+        k = ws[2:]
+        case = f"x {xs}, kernel {k}, stride={s}, pad={p}, dilation={d}"
+        got = call(fn, x, k, s, p, d, case=case)
+        _require_float(got, case)
+        unfold = F.unfold(_t(x), k, dilation=d, padding=p, stride=s)           # (N, C*HH*WW, L)
+        expected = unfold.permute(1, 0, 2).reshape(unfold.shape[1], -1).numpy()
+        mistakes = {
+            "that is the transpose: rows are the C*HH*WW taps, columns the N*H'*W' positions.":
+                expected.T,
+            "order the columns (n, i, j): all positions of image 0 first, then image 1, ...":
+                unfold.permute(1, 2, 0).reshape(unfold.shape[1], -1).numpy(),
+        }
+        if s > 1:
+            try:
+                strided_input = F.unfold(_t(x[:, :, ::s, ::s]), k, dilation=d, padding=p, stride=1)
+                mistakes["you applied the stride to the input: the windows start at rows 0, S, 2S, ... of the "
+                         "padded input."] = strided_input.permute(1, 0, 2).reshape(unfold.shape[1], -1).numpy()
+            except RuntimeError:
+                pass
+        if d > 1:
+            undilated = F.unfold(_t(x), k, dilation=1, padding=p, stride=s)
+            mistakes["the taps of a window are D apart: tap (p, q) reads xp[i*S + p*D, j*S + q*D]."] = \
+                undilated.permute(1, 0, 2).reshape(unfold.shape[1], -1).numpy()
+        assert_array_matches(got, expected, case=case, known_mistakes=mistakes,
+                             hint="cols[(c*HH + p)*WW + q, (n*H' + i)*W' + j] = xp[n, c, i*S + p*D, j*S + q*D].")
+        count += 1
+    return f"{count} cases"
