@@ -3,6 +3,9 @@
     workbook build [--check]         generate chapters/ from solutions/ (or verify they match)
     workbook execute NOTEBOOK...     re-run solution notebooks in place, then rebuild chapters/
     workbook execute --all
+    workbook release OUT [--zip]     write the student bundle (chapters, utils, requirements; no solutions)
+    workbook grade PATHS... --out DIR [--jobs N] [--cell-timeout S] [--timeout S] [--memory-mb M]
+                                     grade returned notebooks; see docs/INSTRUCTORS.md
 """
 
 from __future__ import annotations
@@ -22,6 +25,20 @@ def main(argv: list[str] | None = None) -> int:
     execute.add_argument("notebooks", nargs="*", help="solution notebooks to run")
     execute.add_argument("--all", action="store_true", help="run every solution notebook")
 
+    release = commands.add_parser("release", help="write the student bundle (no solutions)")
+    release.add_argument("out", help="folder to create (or, with --zip, the archive's name)")
+    release.add_argument("--zip", action="store_true", help="write OUT.zip instead of a folder")
+
+    grade = commands.add_parser("grade", help="grade returned student notebooks")
+    grade.add_argument("paths", nargs="+", help="notebooks, folders (one per student, or flat) and .zip archives")
+    grade.add_argument("--out", required=True, help="folder for grades.csv, summary.csv, grades.json, feedback/")
+    grade.add_argument("--jobs", type=int, default=1, help="submissions graded at once (default 1)")
+    grade.add_argument("--cell-timeout", type=float, default=60.0, help="seconds per cell (default 60)")
+    grade.add_argument("--timeout", type=float, default=600.0, help="seconds per notebook (default 600)")
+    grade.add_argument("--memory-mb", type=int, default=4096, help="kernel memory cap in MB, 0 = none (default 4096)")
+    grade.add_argument("--chapters", nargs="+", help="chapters every student should hand in (default: those "
+                       "anyone in the batch handed in)")
+
     args = parser.parse_args(argv)
     from utils.authoring.cells import NotebookError
 
@@ -34,6 +51,16 @@ def main(argv: list[str] | None = None) -> int:
             from utils.authoring.execute import main as run_execute
 
             return run_execute(args.notebooks, run_all=args.all)
+        if args.command == "release":
+            from utils.grading.command import release_command
+
+            return release_command(args.out, as_zip=args.zip)
+        if args.command == "grade":
+            from utils.grading.command import grade_command
+            from utils.grading.grade import Limits
+
+            limits = Limits(cell_timeout=args.cell_timeout, timeout=args.timeout, memory_mb=args.memory_mb)
+            return grade_command(args.paths, args.out, jobs=max(1, args.jobs), limits=limits, chapters=args.chapters)
     except NotebookError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

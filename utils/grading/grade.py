@@ -44,6 +44,7 @@ from .discover import Submission
 from .run import Kernel
 
 MAX_RESTARTS = 3
+SETUP_TIMEOUT = 300.0  # the solution's own setup cells are trusted: they get this, not the per-cell limit
 MESSAGE_LIMIT = 3000
 
 
@@ -229,7 +230,8 @@ class _Session:
             for what, code in ([("the grader's setup", install)]
                                + [("a setup cell of the solution", c) for c in self.plan.setup]
                                + [("re-running an earlier exercise cell", c) for c in self.replay]):
-                run = self.kernel.run(code, self.cell_limit())
+                limit = self.cell_limit() if what.startswith("re-running") else max(0.0, min(SETUP_TIMEOUT, self.remaining()))
+                run = self.kernel.run(code, limit)
                 if run.state in ("timeout", "dead") or (run.state == "error" and not what.startswith("re-running")):
                     raise RuntimeError(f"{what} failed ({run.state}{': ' + run.error if run.error else ''})")
         except Exception as error:
