@@ -51,10 +51,13 @@ def solution_paths(root: Path) -> list[Path]:
     return sorted((root / "solutions").glob("[0-9][0-9]_*.ipynb"))
 
 
-def build(root: Path = REPO_ROOT, check_only: bool = False, out=sys.stdout) -> int:
-    """Build (or with ``check_only`` verify) every chapter. Returns a process exit code."""
+def build(root: Path | None = None, check_only: bool = False, out=None) -> int:
+    """Build (or with ``check_only`` verify) every chapter of ``root`` (default: this repository).
+    Returns a process exit code."""
     from utils.checks import registered_ids
 
+    root = root or REPO_ROOT
+    out = out or sys.stdout
     known = set(registered_ids())
     seen: dict[str, Path] = {}
     expected: dict[Path, str] = {}

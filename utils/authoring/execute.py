@@ -17,7 +17,8 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from .build import REPO_ROOT, render, solution_paths
+from . import build as _build_module
+from .build import render, solution_paths
 from .cells import read_notebook
 
 CELL_TIMEOUT_S = 300
@@ -35,18 +36,19 @@ def execute_notebook(path: Path, timeout: int = CELL_TIMEOUT_S):
     return nb
 
 
-def execute_in_place(path: Path, out=sys.stdout) -> float:
+def execute_in_place(path: Path, out=None) -> float:
     start = time.perf_counter()
     nb = execute_notebook(path)
     path.write_text(render(nb), encoding="utf-8")
     seconds = time.perf_counter() - start
-    print(f"executed {path} in {seconds:.1f} s", file=out)
+    print(f"executed {path} in {seconds:.1f} s", file=out or sys.stdout)
     return seconds
 
 
-def main(paths: list[str], run_all: bool = False, root: Path = REPO_ROOT) -> int:
+def main(paths: list[str], run_all: bool = False, root: Path | None = None) -> int:
     from .build import build
 
+    root = root or _build_module.REPO_ROOT
     targets = solution_paths(root) if run_all else [Path(p) for p in paths]
     if not targets:
         print("nothing to execute: name a notebook or pass --all", file=sys.stderr)

@@ -26,6 +26,11 @@ PASSED, FAILED, NOT_ATTEMPTED = "passed", "failed", "not attempted"
 class CheckFailed(AssertionError):
     """A student's answer is wrong. The message is meant to be read by the student."""
 
+    def _render_traceback_(self) -> list[str]:
+        # IPython shows this instead of a traceback into utils: a failed check is a verdict, not a crash.
+        # The cell still ends in an error, so "Run All" stops here and graders see it.
+        return [f"\x1b[1;31m\u2718 {self}\x1b[0m"]
+
 
 class NotAttempted(Exception):
     """The exercise still holds its ``raise NotImplementedError()`` (or its ``...`` placeholder)."""

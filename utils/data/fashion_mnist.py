@@ -24,6 +24,7 @@ import os
 import tempfile
 import urllib.error
 import urllib.request
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -100,14 +101,16 @@ def to_tensors(images: np.ndarray, labels: np.ndarray):
     return x, torch.from_numpy(np.asarray(labels, dtype=np.int64))
 
 
-def find_full_dataset(path: str | Path | None = None, download: bool = True, *, system_dir: Path = SYSTEM_DIR,
-                      cache: Path | None = None, mirrors=MIRRORS, checksums=SHA256) -> Path:
+def find_full_dataset(path: str | Path | None = None, download: bool = True, *, system_dir: Path | None = None,
+                      cache: Path | None = None, mirrors=None, checksums=None) -> Path:
     """Return the folder that holds all four files, following the lookup order; download as a last resort.
 
     An explicitly named folder (argument or environment variable) that lacks the files is an error,
     not a reason to look elsewhere: the user asked for that folder.
     """
     cache = cache or cache_dir()
+    system_dir = system_dir or SYSTEM_DIR
+    checksums = checksums or SHA256
     explicit = path or os.environ.get(ENV_DIR)
     if explicit:
         folder = Path(explicit).expanduser()
@@ -127,8 +130,9 @@ def find_full_dataset(path: str | Path | None = None, download: bool = True, *, 
     return cache
 
 
-def download_fashion_mnist(target: Path, mirrors=MIRRORS, checksums=SHA256, progress: bool = True) -> None:
+def download_fashion_mnist(target: Path, mirrors=None, checksums=None, progress: bool = True) -> None:
     """Download every missing file into ``target``; each is verified before it gets its final name."""
+    mirrors, checksums = mirrors or MIRRORS, checksums or SHA256
     target.mkdir(parents=True, exist_ok=True)
     for name, digest in checksums.items():
         if _find_file(target, name) is not None:
@@ -194,11 +198,9 @@ def _verify(path: Path, digest: str) -> None:
 
 def _read_bytes(path: Path) -> bytes:
     try:
-        if path.suffix == ".gz":
-            with gzip.open(path, "rb") as f:
-                return f.read()
-        return path.read_bytes()
-    except (EOFError, gzip.BadGzipFile, OSError) as error:
+        raw = path.read_bytes()
+        return gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw  # gzip by content, not by name
+    except (EOFError, OSError, zlib.error) as error:
         raise DatasetError(f"{path} cannot be read ({type(error).__name__}: {error}); it is truncated or corrupt. "
                            "Delete it and load again.") from None
 

@@ -1,0 +1,99 @@
+"""Mutation tests for chapter 00's checks: the solution passes, planted bugs are rejected with a useful hint."""
+
+import numpy as np
+import pytest
+
+from utils.checks import FAILED, NOT_ATTEMPTED, PASSED, run_check
+
+
+def slide_filter(x, w):
+    k = len(w)
+    return np.array([np.dot(w, x[i:i + k]) for i in range(len(x) - k + 1)])
+
+
+def conv1d_layer(x, w, b, f):
+    return f(np.stack([slide_filter(s, w) for s in x]) + b)
+
+
+def not_implemented(*args):
+    raise NotImplementedError()
+
+
+def test_solutions_pass():
+    assert run_check("warmup.n_outputs", lambda n, k: n - k + 1).status == PASSED
+    assert run_check("warmup.slide", slide_filter).status == PASSED
+    assert run_check("warmup.layer", conv1d_layer).status == PASSED
+
+
+def test_torch_and_float32_answers_are_accepted():
+    import torch
+
+    assert run_check("warmup.slide", lambda x, w: torch.tensor(slide_filter(x, w))).status == PASSED
+    assert run_check("warmup.layer", lambda *a: conv1d_layer(*a).astype(np.float32)).status == PASSED
+
+
+@pytest.mark.parametrize("exercise_id", ["warmup.n_outputs", "warmup.slide", "warmup.layer"])
+@pytest.mark.parametrize("answer", [not_implemented, ..., None])
+def test_not_attempted(exercise_id, answer):
+    assert run_check(exercise_id, answer).status == NOT_ATTEMPTED
+
+
+N_OUTPUTS_BUGS = {
+    "off by one (short)": lambda n, k: n - k,
+    "off by one (long)": lambda n, k: n - k + 2,
+    "padded length": lambda n, k: n,
+    "float answer": lambda n, k: (n - k + 1) / 1.0 + 0.5,
+    "returns a string": lambda n, k: str(n - k + 1),
+}
+
+SLIDE_BUGS = {
+    "flipped kernel": (lambda x, w: np.convolve(x, w, "valid"), "flipped"),
+    "one position short": (lambda x, w: slide_filter(x, w)[:-1], "last position"),
+    "one position too many (zero-padded end)": (
+        lambda x, w: np.correlate(np.append(x, 0.0), w, "valid"), ""),
+    "same-length output": (lambda x, w: np.correlate(x, w, "same"), ""),
+    "window misaligned by one": (
+        lambda x, w: np.array([np.dot(w, np.roll(x, 1)[i:i + len(w)]) for i in range(len(x) - len(w) + 1)]), ""),
+    "only the middle tap": (lambda x, w: x[len(w) // 2: len(x) - len(w) + 1 + len(w) // 2] * w[len(w) // 2], ""),
+    "returns a list of lists": (lambda x, w: [slide_filter(x, w).tolist()], ""),
+    "returns None": (lambda x, w: None, "return"),
+    "crashes": (lambda x, w: x[len(x) + 5], "IndexError"),
+}
+
+LAYER_BUGS = {
+    "no bias": (lambda x, w, b, f: f(np.stack([slide_filter(s, w) for s in x])), "bias is missing"),
+    "bias outside f": (lambda x, w, b, f: f(np.stack([slide_filter(s, w) for s in x])) + b, "inside f"),
+    "f applied to inputs": (lambda x, w, b, f: np.stack([slide_filter(f(s), w) for s in x]) + b, "not to the inputs"),
+    "first sequence only": (lambda x, w, b, f: np.broadcast_to(conv1d_layer(x[:1], w, b, f), (len(x), len(x[0]) - len(w) + 1)), "own samples"),
+    "no activation": (lambda x, w, b, f: np.stack([slide_filter(s, w) for s in x]) + b, ""),
+    "flipped kernel": (lambda x, w, b, f: conv1d_layer(x, w[::-1], b, f), ""),
+    "transposed output": (lambda x, w, b, f: conv1d_layer(x, w, b, f).T, "shape"),
+}
+
+
+@pytest.mark.parametrize("name", N_OUTPUTS_BUGS)
+def test_n_outputs_rejects(name):
+    assert run_check("warmup.n_outputs", N_OUTPUTS_BUGS[name]).status == FAILED
+
+
+@pytest.mark.parametrize("name", SLIDE_BUGS)
+def test_slide_rejects(name):
+    bug, expected_words = SLIDE_BUGS[name]
+    result = run_check("warmup.slide", bug)
+    assert result.status == FAILED
+    assert expected_words in result.message
+
+
+@pytest.mark.parametrize("name", LAYER_BUGS)
+def test_layer_rejects(name):
+    bug, expected_words = LAYER_BUGS[name]
+    result = run_check("warmup.layer", bug)
+    assert result.status == FAILED
+    assert expected_words in result.message
+
+
+def test_failure_message_names_the_case_and_shows_numbers():
+    message = run_check("warmup.slide", SLIDE_BUGS["flipped kernel"][0]).message
+    assert "case x of length 5, w of length 3" in message
+    assert "expected: [3 6 12]" in message and "got:      [-3 -6 -12]" in message
+    assert message.count("\n") < 10  # a few lines, not a wall of numbers

@@ -1,0 +1,138 @@
+"""The checks API: verdict lines, not-attempted handling, failure messages and the comparison helpers."""
+
+import numpy as np
+import pytest
+import torch
+
+from utils.checks import (FAILED, NOT_ATTEMPTED, PASSED, CheckFailed, check, get_check, register,
+                          registered_ids, run_check)
+from utils.checks.compare import assert_array_matches, assert_equal, call, to_array
+
+
+def test_pass_prints_one_line(capsys):
+    check("warmup.n_outputs", lambda n, k: n - k + 1)
+    out = capsys.readouterr().out
+    assert out == "\u2714 warmup.n_outputs passed (435 cases)\n"
+
+
+def test_not_attempted_prints_guidance_without_raising(capsys):
+    def answer(n, k):
+        raise NotImplementedError()
+
+    check("warmup.n_outputs", answer)
+    out = capsys.readouterr().out
+    assert "not implemented yet" in out and "raise NotImplementedError()" in out
+    assert out.count("\n") == 1
+
+
+def test_failure_raises_assertion_error_with_the_id():
+    with pytest.raises(CheckFailed) as error:
+        check("warmup.n_outputs", lambda n, k: n - k)
+    assert isinstance(error.value, AssertionError)
+    assert str(error.value).startswith("warmup.n_outputs failed on case n=1, k=1")
+
+
+def test_unknown_id_is_a_clear_error():
+    with pytest.raises(KeyError, match="no check is registered for exercise id 'nope.nothing'"):
+        run_check("nope.nothing", 1)
+
+
+def test_registering_two_checks_for_one_id_fails():
+    from utils.checks.core import _REGISTRY
+
+    def first(answer):
+        return ""
+
+    def second(answer):
+        return ""
+
+    try:
+        register("test.only_once")(first)
+        register("test.only_once")(first)  # the same function again is harmless
+        with pytest.raises(ValueError, match="two checks"):
+            register("test.only_once")(second)
+    finally:
+        _REGISTRY.pop("test.only_once", None)
+
+
+def test_registered_ids_include_every_chapter_module():
+    ids = registered_ids()
+    assert {"warmup.n_outputs", "warmup.slide", "warmup.layer"} <= set(ids)
+    assert callable(get_check("warmup.slide"))
+
+
+def test_student_exception_becomes_a_failed_verdict():
+    result = run_check("warmup.slide", lambda x, w: 1 / 0)
+    assert result.status == FAILED
+    assert "ZeroDivisionError" in result.message
+
+
+def test_call_copies_arrays_so_answers_cannot_corrupt_cases():
+    x = np.arange(3.0)
+
+    def mutating(a):
+        a[:] = 0
+        return a
+
+    call(mutating, x, case="c")
+    assert x.tolist() == [0.0, 1.0, 2.0]
+
+
+@pytest.mark.parametrize("value", [np.array([1.0, 2.0]), torch.tensor([1.0, 2.0]), [1.0, 2.0],
+                                  np.array([1, 2]), torch.tensor([1.0, 2.0], requires_grad=True)])
+def test_to_array_accepts_numbers_from_numpy_torch_and_lists(value):
+    assert to_array(value, case="c").tolist() == [1.0, 2.0]
+
+
+@pytest.mark.parametrize("value, words", [(None, "return"), ("12", "numpy array or torch tensor"),
+                                          (np.array(["a"]), "dtype"), (np.array([1j]), "complex"),
+                                          ({"a": 1}, "dict")])
+def test_to_array_rejects_non_numbers_clearly(value, words):
+    with pytest.raises(CheckFailed, match=words):
+        to_array(value, case="c")
+
+
+def test_assert_array_matches_reports_shape_first():
+    with pytest.raises(CheckFailed, match=r"expected shape \(2, 3\), got \(3, 2\)"):
+        assert_array_matches(np.zeros((3, 2)), np.zeros((2, 3)), case="c")
+
+
+def test_assert_array_matches_compares_every_entry_not_a_summary():
+    expected = np.array([1.0, -1.0, 2.0, -2.0])
+    permuted = np.array([-1.0, 1.0, 2.0, -2.0])  # same sum, same mean, same norm
+    with pytest.raises(CheckFailed, match="2 of 4 entries differ"):
+        assert_array_matches(permuted, expected, case="c")
+
+
+def test_assert_array_matches_rejects_nan():
+    with pytest.raises(CheckFailed):
+        assert_array_matches(np.array([np.nan]), np.array([np.nan]), case="c")
+
+
+def test_known_mistake_hint_wins_over_generic_hint():
+    with pytest.raises(CheckFailed, match="hint: flipped") as error:
+        assert_array_matches(np.array([3.0, 2.0, 1.0]), np.array([1.0, 2.0, 3.0]), case="c", hint="generic",
+                             known_mistakes={"flipped": np.array([3.0, 2.0, 1.0])})
+    assert "generic" not in str(error.value)
+
+
+def test_tolerance_accepts_float32_rounding_but_not_small_bugs():
+    expected = np.linspace(-5, 5, 11)
+    assert_array_matches(expected.astype(np.float32), expected, case="c")
+    with pytest.raises(CheckFailed):
+        assert_array_matches(expected + 1e-2, expected, case="c")
+
+
+def test_assert_equal_types_and_values():
+    assert_equal(np.int64(4), 4, case="c")
+    assert_equal(4.0, 4, case="c")
+    with pytest.raises(CheckFailed, match="should be a int"):
+        assert_equal("4", 4, case="c")
+    with pytest.raises(CheckFailed, match="expected 4, got 5"):
+        assert_equal(5, 4, case="c")
+    with pytest.raises(CheckFailed):
+        assert_equal(4.5, 4, case="c")
+
+
+def test_statuses_are_the_documented_strings():
+    assert (PASSED, FAILED, NOT_ATTEMPTED) == ("passed", "failed", "not attempted")

@@ -1,0 +1,54 @@
+"""setup_notebook: reproducible seeds, determinism, threads, print options, device choice."""
+
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from utils.notebook import choose_device, setup_notebook
+
+
+@pytest.fixture(autouse=True)
+def restore_torch_state():
+    threads = torch.get_num_threads()
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    yield
+    torch.set_num_threads(threads)
+    torch.use_deterministic_algorithms(deterministic)
+    np.set_printoptions(precision=8, suppress=False, linewidth=75)
+
+
+def draw():
+    return random.random(), np.random.rand(), torch.rand(1).item()
+
+
+def test_same_seed_same_numbers():
+    setup_notebook(seed=3)
+    first = draw()
+    setup_notebook(seed=3)
+    assert draw() == first
+    setup_notebook(seed=4)
+    assert draw() != first
+
+
+def test_determinism_threads_and_print_options():
+    device = setup_notebook(threads=1)
+    assert torch.are_deterministic_algorithms_enabled()
+    assert torch.get_num_threads() == 1
+    assert np.get_printoptions()["precision"] == 4
+    assert str(np.array([1 / 3, 1e-9])) == "[0.3333 0.    ]"
+    assert isinstance(device, torch.device)
+
+
+def test_device_override(monkeypatch):
+    monkeypatch.setenv("WORKBOOK_DEVICE", "cpu")
+    assert choose_device() == torch.device("cpu")
+    assert choose_device("meta") == torch.device("meta")
+
+
+def test_device_falls_back_to_cpu_without_accelerators(monkeypatch):
+    monkeypatch.delenv("WORKBOOK_DEVICE", raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    assert choose_device() == torch.device("cpu")
