@@ -156,14 +156,22 @@ def check_conv_matrix_2d(answer) -> str:
         if not np.allclose(w, w[::-1, ::-1]):
             mistakes["your matrix flips the kernel: output (i, j) weighs input (i + a, j + b) with "
                      "w[a, b], no flip (like conv2d)."] = reference_matrix_2d(w[::-1, ::-1], height, width)
-        if w.shape[0] == w.shape[1] and not np.allclose(w, w.T):
-            mistakes["your matrix uses the transposed kernel: w[a, b] belongs to row offset a "
-                     "and column offset b."] = reference_matrix_2d(w.T, height, width)
-        if min(height - w.shape[0], width - w.shape[1]) >= 0 and (height > 1 and width > 1):
-            wrong = _column_major(expected, w, height, width)
-            if not np.allclose(wrong, expected):
-                mistakes["your matrix flattens images column by column; flatten row by row (C order, "
-                         "x.reshape(-1)): pixel (i, j) has index i * width + j."] = wrong
+        column_major = _column_major(expected, w, height, width)
+        column_hint = ("your matrix flattens images column by column; flatten row by row (C order, "
+                       "x.reshape(-1)): pixel (i, j) has index i * width + j.")
+        transposed_hint = ("your matrix uses the transposed kernel: w[a, b] belongs to row offset a "
+                           "and column offset b.")
+        kernel_t = (reference_matrix_2d(w.T, height, width)
+                    if w.shape[0] == w.shape[1] and not np.allclose(w, w.T) else None)
+        if kernel_t is not None and np.allclose(kernel_t, column_major):
+            mistakes["your matrix either uses the transposed kernel or flattens images column by column "
+                     "(on a square image both give this result). w[a, b] belongs to row offset a and "
+                     "column offset b, and pixel (i, j) has index i * width + j (row by row)."] = kernel_t
+        else:
+            if kernel_t is not None:
+                mistakes[transposed_hint] = kernel_t
+            if not np.allclose(column_major, expected):
+                mistakes[column_hint] = column_major
         ho, wo = height - w.shape[0] + 1, width - w.shape[1] + 1
         assert_array_matches(got, expected, case=case, what="the matrix", known_mistakes=mistakes,
                              hint=f"row i * {wo} + j (output pixel (i, j)) holds w[a, b] in column "
