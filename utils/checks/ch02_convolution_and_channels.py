@@ -376,13 +376,23 @@ def _learn_cases():
     rng = np.random.default_rng(24)
     edge = np.array([[-1.0, 0.0, 1.0]] * 3)
     yield "the vertical edge detector", rng.normal(size=(4, 10, 12)), edge
-    yield "a random 2x3 kernel", rng.normal(size=(3, 9, 8)), np.round(rng.normal(size=(2, 3)), 1)
-    yield "a random 4x4 kernel", rng.normal(size=(4, 12, 11)), np.round(rng.normal(size=(4, 4)), 1)
+    yield "a random 2x4 kernel", rng.normal(size=(3, 9, 8)), np.round(rng.normal(size=(2, 4)), 1)
 
 
 @register("conv.learn_kernel")
 def check_learn_kernel(answer) -> str:
     fn = require_callable(answer, "learn_kernel(x, y, kernel_shape)")
+    # The tensors are tiny: one thread is fastest, and it keeps the check quick on a loaded machine, where
+    # several spinning threads per tiny op can make 300 steps take seconds. Restored afterwards.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _check_learn_kernel(fn)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _check_learn_kernel(fn) -> str:
     count = 0
     for name, x, k in _learn_cases():
         y = ref_conv2d(x[:, None], k[None, None])[:, 0]
