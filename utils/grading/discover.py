@@ -71,6 +71,7 @@ def _is_submission_name(path: Path, chapters: dict[str, Chapter]) -> bool:
 
 
 def _extract(archive: Path, workdir: Path) -> Path:
+    workdir.mkdir(parents=True, exist_ok=True)
     target = Path(tempfile.mkdtemp(prefix=archive.stem + "-", dir=workdir))
     with zipfile.ZipFile(archive) as zf:
         zf.extractall(target)  # zipfile strips absolute paths and ".." components
