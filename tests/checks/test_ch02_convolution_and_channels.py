@@ -140,7 +140,7 @@ CORR2D_BUGS = {
     "one row and column short": (lambda x, k: corr2d(x, k)[:-1, :-1], "one row and one column short"),
     "integer output": (corr2d_int_output, "dtype"),
     "square window only": (corr2d_square_window, None),
-    "kernel shape unpacked in the wrong order": (corr2d_swapped_kernel_shape, None),
+    "kernel shape unpacked in the wrong order": (corr2d_swapped_kernel_shape, "transposed kernel"),
     "forgot to return": (lambda x, k: None, "None"),
     "returns a list of lists as strings": (lambda x, k: [["a"]], "dtype"),
     "products not summed": (lambda x, k: np.array([[x[i:i + k.shape[0], j:j + k.shape[1]].ravel() @ np.ones(k.size)
@@ -250,7 +250,7 @@ LEARN_KERNEL_BUGS = {
     "true convolution fitted": (lambda x, y, s: learn_kernel(x, y, s, flip=True), "flipped"),
     "too few steps": (lambda x, y, s: learn_kernel(x, y, s, steps=3), None),
     "learning rate too large": (lambda x, y, s: learn_kernel(x, y, s, lr=5.0), "inf or nan"),
-    "transposed result": (lambda x, y, s: learn_kernel(x, y, s).T, None),
+    "transposed result": (lambda x, y, s: learn_kernel(x, y, s).T, "transposed"),
 }
 
 BUGS = [(eid, name, fn, word) for eid, table in [

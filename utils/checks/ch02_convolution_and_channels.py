@@ -106,11 +106,19 @@ def _spatial_mistakes(expected: np.ndarray, x: np.ndarray, k: np.ndarray, fn_ref
     if expected.shape[-2] > 1 and expected.shape[-1] > 1:
         mistakes["your output is one row and one column short: an output of size (H - kh + 1, W - kw + 1) "
                  "has a window starting at every row 0..H-kh and column 0..W-kw."] = expected[..., :-1, :-1]
-    if kh != kw and x.shape[-2] - kw + 1 > 0 and x.shape[-1] - kh + 1 > 0:
-        mistakes["your output has the shape for a transposed kernel: rows come from kh (the kernel's height, "
-                 "k.shape[0]) and columns from kw (k.shape[1])."] = np.zeros(
-            expected.shape[:-2] + (x.shape[-2] - kw + 1, x.shape[-1] - kh + 1))
     return mistakes
+
+
+def _check_shape(got, expected: np.ndarray, x: np.ndarray, k: np.ndarray, case: str, what: str = "the result"):
+    """Shape-only mistakes, recognised before the values are compared: kh and kw swapped."""
+    got_array = to_array(got, case=case, what=what)
+    kh, kw = k.shape[-2:]
+    swapped = expected.shape[:-2] + (x.shape[-2] - kw + 1, x.shape[-1] - kh + 1)
+    if kh != kw and got_array.shape != expected.shape and got_array.shape == swapped:
+        raise CheckFailed(
+            f"failed on case {case}:\n  expected shape {expected.shape}, got {got_array.shape}\n  hint: your output "
+            "has the shape for a transposed kernel: the number of rows comes from kh = k.shape[-2] (the kernel's "
+            "height), the number of columns from kw = k.shape[-1].")
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -127,6 +135,7 @@ def check_corr2d(answer) -> str:
         got = call(fn, x, k, case=case)
         _float_result(got, case)
         expected = ref_corr2d(x, k)
+        _check_shape(got, expected, x, k, case)
         mistakes = _spatial_mistakes(expected, x, k, ref_corr2d, flip_is_mistake=True)
         assert_array_matches(got, expected, case=case, known_mistakes=mistakes,
                              hint="y[i, j] = sum_a sum_b x[i + a, j + b] * k[a, b] for i < H - kh + 1, "
@@ -145,6 +154,7 @@ def check_convolve2d(answer) -> str:
         got = call(fn, x, k, case=case)
         _float_result(got, case)
         expected = ref_corr2d(x, _flip(k))
+        _check_shape(got, expected, x, k, case)
         mistakes = {}
         if not np.allclose(k, _flip(k)):
             mistakes["your result is the cross-correlation: true convolution flips the kernel in both "
@@ -188,6 +198,7 @@ def check_multi_in(answer) -> str:
         got = call(fn, x, k, case=case)
         _float_result(got, case)
         expected = ref_multi_in(x, k)
+        _check_shape(got, expected, x, k, case)
         per_channel = _per_channel(x, k)
         c = len(x)
         mistakes = {}
@@ -245,6 +256,7 @@ def check_conv2d(answer) -> str:
         got = call(fn, x, w, b, case=case)
         _float_result(got, case)
         expected = ref_conv2d(x, w, b)
+        _check_shape(got, expected, x, w, case)
         no_bias = ref_conv2d(x, w)
         mistakes = {
             "the bias is missing: add b[o] once to every entry of output channel o.": no_bias,
@@ -404,9 +416,12 @@ def _check_learn_kernel(fn) -> str:
             "by hand) inside the loop, after loss.backward().": np.zeros_like(k),
             "your kernel is the flipped one: the targets were made by cross-correlation (F.conv2d), so fit "
             "with F.conv2d, not with a true convolution.": _flip(k),
-            "your kernel is transposed: it has shape (kh, kw) = kernel_shape, weight k[a, b] multiplying "
-            "x[i + a, j + b].": k.T if k.shape[0] == k.shape[1] else np.zeros(k.shape[::-1]),
         }
+        if k.shape[0] == k.shape[1]:
+            mistakes["your kernel is transposed: weight k[a, b] multiplies x[i + a, j + b], a along the rows."] = k.T
+        elif got_array.shape == k.shape[::-1]:
+            raise CheckFailed(f"failed on case {case}:\n  expected shape {k.shape}, got {got_array.shape}\n  hint: "
+                              "return the kernel with shape kernel_shape = (kh, kw), not transposed.")
         if got_array.shape == k.shape and not np.all(np.isfinite(got_array)):
             raise CheckFailed(f"failed on case {case}:\n  your kernel contains inf or nan: the learning rate is "
                               "too large for this data (the loss blew up). Try a smaller lr.")
