@@ -91,3 +91,13 @@ def test_chapter_from_name():
     assert chapter_from_name("getting-started.ipynb", chapters)[0] == "00_getting_started"
     assert chapter_from_name("ch00.ipynb", chapters)[0] == "00_getting_started"
     assert chapter_from_name("homework.ipynb", chapters)[0] is None
+
+
+def test_cli_release_and_grade_errors(tmp_path, capsys):
+    from utils.cli import main
+
+    assert main(["release", str(tmp_path / "h"), "--zip"]) == 0
+    assert (tmp_path / "h.zip").exists()
+    assert main(["grade", str(tmp_path / "missing"), "--out", str(tmp_path / "o")]) == 2
+    assert main(["grade", str(tmp_path), "--out", str(tmp_path / "o"), "--chapters", "99_nope"]) == 2
+    assert "no such file" in capsys.readouterr().err
