@@ -67,16 +67,19 @@ def test_student_exception_becomes_a_failed_verdict():
     assert "ZeroDivisionError" in result.message
 
 
-def test_call_copies_arrays_so_answers_cannot_corrupt_cases():
+def test_call_copies_arrays_and_reports_answers_that_change_their_input():
     x = np.arange(3.0)
 
     def mutating(a):
         a[:] = 0
         return a
 
-    call(mutating, x, case="c")
+    with pytest.raises(CheckFailed, match="changed its argument number 1 in place"):
+        call(mutating, x, case="c")
     assert x.tolist() == [0.0, 1.0, 2.0]
-
+    with pytest.raises(CheckFailed, match="changed its argument 'w' in place"):
+        call(lambda w: w.mul_(2), w=torch.ones(2), case="c")
+    assert call(lambda a: a * 2, x, case="c").tolist() == [0.0, 2.0, 4.0]
 
 @pytest.mark.parametrize("value", [np.array([1.0, 2.0]), torch.tensor([1.0, 2.0]), [1.0, 2.0],
                                   np.array([1, 2]), torch.tensor([1.0, 2.0], requires_grad=True)])
@@ -84,7 +87,7 @@ def test_to_array_accepts_numbers_from_numpy_torch_and_lists(value):
     assert to_array(value, case="c").tolist() == [1.0, 2.0]
 
 
-@pytest.mark.parametrize("value, words", [(None, "return"), ("12", "numpy array or torch tensor"),
+@pytest.mark.parametrize("value, words", [(None, "return"), ("12", "numpy array, torch tensor or list"),
                                           (np.array(["a"]), "dtype"), (np.array([1j]), "complex"),
                                           ({"a": 1}, "dict")])
 def test_to_array_rejects_non_numbers_clearly(value, words):
@@ -125,8 +128,10 @@ def test_tolerance_accepts_float32_rounding_but_not_small_bugs():
 
 def test_assert_equal_types_and_values():
     assert_equal(np.int64(4), 4, case="c")
-    assert_equal(4.0, 4, case="c")
-    with pytest.raises(CheckFailed, match="should be a int"):
+    assert_equal(torch.tensor(4), 4, case="c")
+    with pytest.raises(CheckFailed, match="should be an int, got float 4.0"):
+        assert_equal(4.0, 4, case="c")
+    with pytest.raises(CheckFailed, match="should be an int"):
         assert_equal("4", 4, case="c")
     with pytest.raises(CheckFailed, match="expected 4, got 5"):
         assert_equal(5, 4, case="c")
@@ -136,3 +141,8 @@ def test_assert_equal_types_and_values():
 
 def test_statuses_are_the_documented_strings():
     assert (PASSED, FAILED, NOT_ATTEMPTED) == ("passed", "failed", "not attempted")
+
+
+def test_integer_result_gets_a_dtype_hint():
+    with pytest.raises(CheckFailed, match="integer dtype, so fractions were cut off"):
+        assert_array_matches(np.array([0, 1]), np.array([0.5, 1.5]), case="c", hint="generic")

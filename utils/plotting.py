@@ -50,7 +50,8 @@ def show_images(images, titles: Sequence[str] | None = None, ncols: int = 8, sca
     return fig
 
 
-def show_kernels(weights, titles: Sequence[str] | None = None, ncols: int = 8, annotate: bool = False):
+def show_kernels(weights, titles: Sequence[str] | None = None, ncols: int = 8, annotate: bool = False,
+                 scale: float = 1.2):
     """Convolution kernels on a symmetric colour scale. weights: (K, kh, kw) or (C_out, C_in, kh, kw)
     (then every (out, in) pair is one tile). annotate=True writes each weight's value in its square."""
     w = _numpy(weights)
@@ -61,7 +62,7 @@ def show_kernels(weights, titles: Sequence[str] | None = None, ncols: int = 8, a
         if titles is None:
             titles = [f"out {o}, in {i}" for o in range(c_out) for i in range(c_in)]
         w = w.reshape(c_out * c_in, *w.shape[2:])
-    fig = show_images(w, titles=titles, ncols=ncols, symmetric=True)
+    fig = show_images(w, titles=titles, ncols=ncols, symmetric=True, scale=scale)
     if annotate:
         for ax, kernel in zip(fig.axes, w):
             for (r, c), value in np.ndenumerate(kernel):
@@ -69,8 +70,9 @@ def show_kernels(weights, titles: Sequence[str] | None = None, ncols: int = 8, a
     return fig
 
 
-def show_feature_maps(maps, titles: Sequence[str] | None = None, ncols: int = 8):
-    """Feature maps of one example. maps: (C, H, W), one tile per channel, centred colour scale."""
+def show_feature_maps(maps, titles: Sequence[str] | None = None, ncols: int = 8, scale: float = 2.0):
+    """Feature maps of one example. maps: (C, H, W) or (1, C, H, W), one tile per channel, centred colour
+    scale; ``scale`` is the size of a tile in inches."""
     maps = _numpy(maps)
     if maps.ndim == 4:
         if maps.shape[0] != 1:
@@ -78,7 +80,7 @@ def show_feature_maps(maps, titles: Sequence[str] | None = None, ncols: int = 8)
         maps = maps[0]
     if titles is None:
         titles = [f"channel {c}" for c in range(len(maps))]
-    return show_images(maps, titles=titles, ncols=ncols, symmetric=True)
+    return show_images(maps, titles=titles, ncols=ncols, symmetric=True, scale=scale)
 
 
 def plot_sequence(*series, labels: Sequence[str] | None = None, title: str = "", offsets: Sequence[int] | None = None):

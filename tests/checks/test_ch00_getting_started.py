@@ -15,6 +15,19 @@ def conv1d_layer(x, w, b, f):
     return f(np.stack([slide_filter(s, w) for s in x]) + b)
 
 
+def slide_into_input_dtype(x, w):
+    y = np.zeros(len(x) - len(w) + 1, dtype=x.dtype)
+    for i in range(len(y)):
+        y[i] = np.dot(w, x[i:i + len(w)])
+    return y
+
+
+def slide_in_place(x, w):
+    y = slide_filter(x, w)
+    x[:len(y)] = y
+    return x[:len(y)]
+
+
 def not_implemented(*args):
     raise NotImplementedError()
 
@@ -58,6 +71,8 @@ SLIDE_BUGS = {
     "returns a list of lists": (lambda x, w: [slide_filter(x, w).tolist()], ""),
     "returns None": (lambda x, w: None, "return"),
     "crashes": (lambda x, w: x[len(x) + 5], "IndexError"),
+    "output in the input's integer dtype": (slide_into_input_dtype, "integer dtype"),
+    "overwrites its input": (slide_in_place, "in place"),
 }
 
 LAYER_BUGS = {
@@ -66,7 +81,7 @@ LAYER_BUGS = {
     "f applied to inputs": (lambda x, w, b, f: np.stack([slide_filter(f(s), w) for s in x]) + b, "not to the inputs"),
     "first sequence only": (lambda x, w, b, f: np.broadcast_to(conv1d_layer(x[:1], w, b, f), (len(x), len(x[0]) - len(w) + 1)), "own samples"),
     "no activation": (lambda x, w, b, f: np.stack([slide_filter(s, w) for s in x]) + b, ""),
-    "flipped kernel": (lambda x, w, b, f: conv1d_layer(x, w[::-1], b, f), ""),
+    "flipped kernel": (lambda x, w, b, f: conv1d_layer(x, w[::-1], b, f), "flipped"),
     "transposed output": (lambda x, w, b, f: conv1d_layer(x, w, b, f).T, "shape"),
 }
 
@@ -94,6 +109,6 @@ def test_layer_rejects(name):
 
 def test_failure_message_names_the_case_and_shows_numbers():
     message = run_check("warmup.slide", SLIDE_BUGS["flipped kernel"][0]).message
-    assert "case x of length 5, w of length 3" in message
+    assert "case x = [1.0, 2.0, 4.0, 8.0, 16.0], w = [-1.0, 0.0, 1.0]" in message
     assert "expected: [3 6 12]" in message and "got:      [-3 -6 -12]" in message
     assert message.count("\n") < 10  # a few lines, not a wall of numbers

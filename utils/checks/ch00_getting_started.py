@@ -26,9 +26,17 @@ def _cases(seed: int):
     rng = np.random.default_rng(seed)
     yield np.array([1.0, 2.0, 4.0, 8.0, 16.0]), np.array([-1.0, 0.0, 1.0])  # the worked example
     yield np.array([0.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0]), np.array([1.0, 2.0, 3.0])  # asymmetric kernel
+    yield np.array([0, 3, 9, 4, 1, 7]), np.array([0.5, -1.0, 0.25])  # integer samples, like raw pixels
     for k in range(1, 7):
         for extra in (0, 1, 5, 14):
             yield rng.normal(size=k + extra), rng.normal(size=k)
+
+
+def _describe(x: np.ndarray, w: np.ndarray) -> str:
+    """Short inputs are shown in full so the student can redo the case by hand."""
+    if len(x) <= 8:
+        return f"x = {np.round(x, 2).tolist()}, w = {np.round(w, 2).tolist()}"
+    return f"x of length {len(x)}, w = {np.round(w, 2).tolist()}"
 
 
 @register("warmup.n_outputs")
@@ -51,7 +59,7 @@ def check_slide(answer) -> str:
     fn = require_callable(answer, "slide_filter(x, w)")
     count = 0
     for x, w in _cases(seed=0):
-        case = f"x of length {len(x)}, w of length {len(w)} (w = {np.round(w, 2).tolist()})"
+        case = _describe(x, w)
         got = call(fn, x, w, case=case)
         expected = _reference_slide(x[None], w)[0]
         mistakes = {}
@@ -78,10 +86,12 @@ def check_layer(answer) -> str:
             x = rng.normal(size=(batch, n))
             w = rng.normal(size=k)
             b = float(rng.normal())
-            case = f"x of shape {(batch, n)}, k={k}, b={b:.2f}, f={name}"
+            case = f"x of shape {(batch, n)}, w = {np.round(w, 2).tolist()}, b = {b:.2f}, f = {name}"
             got = call(fn, x, w, b, f, case=case)
             pre = _reference_slide(x, w, bias=b)
             mistakes = {
+                "your output equals the layer with the kernel flipped: slide w as it is, "
+                "y[s, i] = f(b + sum_j w[j] * x[s, i + j]).": f(_reference_slide(x, w[::-1].copy(), bias=b)),
                 "the bias is missing: add b inside f, once per output.": f(_reference_slide(x, w)),
                 "apply f to the weighted sum plus bias, not to the inputs before summing.": _reference_slide(f(x), w, bias=b),
                 "the bias belongs inside f: y = f(sum + b), not f(sum) + b.": f(_reference_slide(x, w)) + b,

@@ -28,12 +28,14 @@ def require_callable(answer: Any, what: str) -> Callable:
 def call(fn: Callable, *args, case: str, **kwargs) -> Any:
     """Call the student's ``fn``; its own exceptions become a verdict that names the case.
 
-    Arrays passed in are copied, so an answer that modifies its input cannot spoil later cases.
+    The answer gets copies of the arrays, so it cannot spoil later cases; if it changes them anyway,
+    that is reported too (a layer that overwrites its input breaks whoever uses that input next).
     """
+    originals = (args, kwargs)
     args = tuple(_copy(a) for a in args)
     kwargs = {k: _copy(v) for k, v in kwargs.items()}
     try:
-        return fn(*args, **kwargs)
+        result = fn(*args, **kwargs)
     except NotImplementedError:
         raise NotAttempted() from None
     except CheckFailed:
@@ -42,6 +44,28 @@ def call(fn: Callable, *args, case: str, **kwargs) -> Any:
         raise CheckFailed(
             f"failed on case {case}:\n  your code raised {type(error).__name__}: {error}"
         ) from None
+    for position, (before, after) in enumerate(zip(originals[0], args)):
+        if _changed(before, after):
+            raise CheckFailed(f"failed on case {case}:\n  your code changed its argument number {position + 1} "
+                              "in place.\n  hint: compute into a new array instead of writing into the input.")
+    for name, before in originals[1].items():
+        if _changed(before, kwargs[name]):
+            raise CheckFailed(f"failed on case {case}:\n  your code changed its argument {name!r} in place.\n"
+                              "  hint: compute into a new array instead of writing into the input.")
+    return result
+
+
+def _changed(before: Any, after: Any) -> bool:
+    try:
+        import torch
+
+        if isinstance(before, torch.Tensor):
+            return not torch.equal(before, after)
+    except ImportError:  # pragma: no cover
+        pass
+    if isinstance(before, np.ndarray):
+        return not np.array_equal(before, after, equal_nan=before.dtype.kind == "f")
+    return False
 
 
 def to_array(value: Any, *, case: str, what: str = "the result") -> np.ndarray:
@@ -59,7 +83,8 @@ def to_array(value: Any, *, case: str, what: str = "the result") -> np.ndarray:
         array = np.asarray(value)
     else:
         raise CheckFailed(
-            f"failed on case {case}:\n  {what} should be a numpy array or torch tensor, got {type(value).__name__}."
+            f"failed on case {case}:\n  {what} should be an array (numpy array, torch tensor or list of numbers), "
+            f"got {type(value).__name__}."
         )
     if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
         raise CheckFailed(f"failed on case {case}:\n  {what} has dtype {array.dtype}; expected numbers.")
@@ -73,6 +98,7 @@ def assert_array_matches(got: Any, expected: np.ndarray, *, case: str, hint: str
                          rtol: float = RTOL, atol: float = ATOL) -> None:
     """Compare the whole ``got`` array with ``expected``: shape first, then every entry."""
     expected = np.asarray(expected, dtype=np.float64)
+    integer_answer = _is_integer_array(got)
     got = to_array(got, case=case, what=what)
     if got.shape != expected.shape:
         raise CheckFailed(
@@ -95,20 +121,37 @@ def assert_array_matches(got: Any, expected: np.ndarray, *, case: str, hint: str
     ]
     if np.isfinite(diff).any():
         lines.insert(2, f"  largest difference: {_fmt(np.nanmax(diff))}")
+    if integer_answer and not np.allclose(expected, np.round(expected)):
+        hint = (f"{what} has an integer dtype, so fractions were cut off. Create the output with a float dtype, "
+                "e.g. np.zeros(shape) rather than np.zeros(shape, dtype=x.dtype) or np.zeros_like(int_array).")
     raise CheckFailed("\n".join(lines) + _hint(_diagnose(got, known_mistakes) or hint))
 
 
+def _is_integer_array(value: Any) -> bool:
+    dtype = getattr(value, "dtype", None)
+    if dtype is None:
+        return False
+    try:
+        return np.issubdtype(np.dtype(str(dtype).replace("torch.", "")), np.integer)
+    except TypeError:
+        return False
+
+
 def assert_equal(got: Any, expected: Any, *, case: str, hint: str = "", what: str = "the answer") -> None:
-    """Exact comparison for integers, tuples, strings and other plain values."""
+    """Exact comparison for integers, tuples, strings and other plain values.
+
+    An integer answer must be an integer (NumPy's and torch's integer scalars count): 4.0 is not a count.
+    """
     if isinstance(expected, numbers.Integral) and not isinstance(expected, bool):
-        if isinstance(got, float) and got.is_integer():
+        if hasattr(got, "item") and getattr(got, "ndim", None) == 0:
+            got = got.item()  # numpy or torch scalar
+        if isinstance(got, numbers.Integral) and not isinstance(got, bool):
             got = int(got)
-        if isinstance(got, np.integer):
-            got = int(got)
-    if type(got) is not type(expected) and not (isinstance(got, numbers.Integral) and isinstance(expected, numbers.Integral)):
+    if type(got) is not type(expected):
+        article = "an" if type(expected).__name__[0] in "aeiou" else "a"
         raise CheckFailed(
-            f"failed on case {case}:\n  {what} should be a {type(expected).__name__}, "
-            f"got a {type(got).__name__} ({got!r})" + _hint(hint)
+            f"failed on case {case}:\n  {what} should be {article} {type(expected).__name__}, "
+            f"got {type(got).__name__} {got!r}" + _hint(hint)
         )
     if got != expected:
         raise CheckFailed(f"failed on case {case}:\n  expected {expected!r}, got {got!r}" + _hint(hint))
