@@ -80,14 +80,18 @@ def test_call_copies_arrays_and_reports_answers_that_change_their_input():
     with pytest.raises(CheckFailed, match="changed its argument 'w' in place"):
         call(lambda w: w.mul_(2), w=torch.ones(2), case="c")
     assert call(lambda a: a * 2, x, case="c").tolist() == [0.0, 2.0, 4.0]
+    layers = [(3, 1), (3, 2)]
+    with pytest.raises(CheckFailed, match="changed its argument number 1 in place"):
+        call(lambda stack: stack.pop(), layers, case="c")
+    assert layers == [(3, 1), (3, 2)]
 
-@pytest.mark.parametrize("value", [np.array([1.0, 2.0]), torch.tensor([1.0, 2.0]), [1.0, 2.0],
+@pytest.mark.parametrize("value", [np.array([1.0, 2.0]), torch.tensor([1.0, 2.0]),
                                   np.array([1, 2]), torch.tensor([1.0, 2.0], requires_grad=True)])
-def test_to_array_accepts_numbers_from_numpy_torch_and_lists(value):
+def test_to_array_accepts_numpy_and_torch(value):
     assert to_array(value, case="c").tolist() == [1.0, 2.0]
 
 
-@pytest.mark.parametrize("value, words", [(None, "return"), ("12", "numpy array, torch tensor or list"),
+@pytest.mark.parametrize("value, words", [(None, "return"), ("12", "numpy array"), ([1.0, 2.0], "Python list; return a numpy array"),
                                           (np.array(["a"]), "dtype"), (np.array([1j]), "complex"),
                                           ({"a": 1}, "dict")])
 def test_to_array_rejects_non_numbers_clearly(value, words):

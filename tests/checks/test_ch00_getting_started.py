@@ -110,5 +110,5 @@ def test_layer_rejects(name):
 def test_failure_message_names_the_case_and_shows_numbers():
     message = run_check("warmup.slide", SLIDE_BUGS["flipped kernel"][0]).message
     assert "case x = [1.0, 2.0, 4.0, 8.0, 16.0], w = [-1.0, 0.0, 1.0]" in message
-    assert "expected: [3 6 12]" in message and "got:      [-3 -6 -12]" in message
+    assert "expected: [3.0 6.0 12.0]" in message and "got:      [-3.0 -6.0 -12.0]" in message
     assert message.count("\n") < 10  # a few lines, not a wall of numbers

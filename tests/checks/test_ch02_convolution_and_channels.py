@@ -142,7 +142,7 @@ CORR2D_BUGS = {
     "square window only": (corr2d_square_window, None),
     "kernel shape unpacked in the wrong order": (corr2d_swapped_kernel_shape, "transposed kernel"),
     "forgot to return": (lambda x, k: None, "None"),
-    "returns a list of lists as strings": (lambda x, k: [["a"]], "dtype"),
+    "returns an array of strings": (lambda x, k: np.array([["a"]]), "dtype"),
     "products not summed": (lambda x, k: np.array([[x[i:i + k.shape[0], j:j + k.shape[1]].ravel() @ np.ones(k.size)
                                                    for j in range(x.shape[1] - k.shape[1] + 1)]
                                                   for i in range(x.shape[0] - k.shape[0] + 1)]), None),

@@ -7,6 +7,7 @@ pass ``known_mistakes={"hint for that mistake": wrong_result}`` and the matching
 
 from __future__ import annotations
 
+import copy
 import numbers
 from typing import Any, Callable, Mapping
 
@@ -65,6 +66,11 @@ def _changed(before: Any, after: Any) -> bool:
         pass
     if isinstance(before, np.ndarray):
         return not np.array_equal(before, after, equal_nan=before.dtype.kind == "f")
+    if isinstance(before, (list, tuple, dict)):
+        try:
+            return bool(before != after)
+        except (ValueError, TypeError):  # containers of arrays: compare element by element
+            return any(_changed(b, a) for b, a in zip(before, after)) or len(before) != len(after)
     return False
 
 
@@ -79,12 +85,16 @@ def to_array(value: Any, *, case: str, what: str = "the result") -> np.ndarray:
         pass
     if value is None:
         raise CheckFailed(f"failed on case {case}:\n  {what} is None. Did you forget to `return` it?")
-    if isinstance(value, (list, tuple, numbers.Number, np.ndarray, np.generic)):
+    if isinstance(value, (numbers.Number, np.ndarray, np.generic)):
         array = np.asarray(value)
+    elif isinstance(value, (list, tuple)):
+        raise CheckFailed(
+            f"failed on case {case}:\n  {what} is a Python {type(value).__name__}; return a numpy array "
+            "(e.g. np.array(...)) so that code using it can rely on .shape, slicing and arithmetic."
+        )
     else:
         raise CheckFailed(
-            f"failed on case {case}:\n  {what} should be an array (numpy array, torch tensor or list of numbers), "
-            f"got {type(value).__name__}."
+            f"failed on case {case}:\n  {what} should be a numpy array (or torch tensor), got {type(value).__name__}."
         )
     if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
         raise CheckFailed(f"failed on case {case}:\n  {what} has dtype {array.dtype}; expected numbers.")
@@ -111,13 +121,14 @@ def assert_array_matches(got: Any, expected: np.ndarray, *, case: str, hint: str
         return
     bad = np.argwhere(~close)
     first = tuple(int(i) for i in bad[0])
+    start = max(0, int(np.ravel_multi_index(first, expected.shape)) - 2) if expected.ndim else 0
     diff = np.abs(got - expected)
     lines = [
         f"failed on case {case}:",
         f"  {len(bad)} of {expected.size} entries differ; first at index {first}: "
         f"expected {_fmt(expected[first])}, got {_fmt(got[first])}",
-        f"  expected: {_preview(expected)}",
-        f"  got:      {_preview(got)}",
+        f"  expected: {_preview(expected, start)}",
+        f"  got:      {_preview(got, start)}",
     ]
     if np.isfinite(diff).any():
         lines.insert(2, f"  largest difference: {_fmt(np.nanmax(diff))}")
@@ -170,13 +181,17 @@ def _hint(text: str) -> str:
 
 
 def _fmt(x: float) -> str:
-    return np.format_float_positional(float(x), precision=4, trim="-") if np.isfinite(x) else str(float(x))
+    return np.format_float_positional(float(x), precision=4, trim="0") if np.isfinite(x) else str(float(x))
 
 
-def _preview(a: np.ndarray, n: int = 6) -> str:
+def _preview(a: np.ndarray, start: int = 0, n: int = 6) -> str:
+    """A few entries of the flattened array from ``start`` on (near the first mismatch)."""
     flat = a.ravel()
-    shown = " ".join(_fmt(v) for v in flat[:n])
-    return f"[{shown}{' ...' if flat.size > n else ''}]" + (f" (shape {a.shape})" if a.ndim > 1 else "")
+    shown = " ".join(_fmt(v) for v in flat[start:start + n])
+    before = "... " if start > 0 else ""
+    after = " ..." if flat.size > start + n else ""
+    where = f" (flat entries {start}-{min(flat.size, start + n) - 1} of shape {a.shape})" if a.ndim > 1 or start else ""
+    return f"[{before}{shown}{after}]{where}"
 
 
 def _copy(value: Any) -> Any:
@@ -187,4 +202,8 @@ def _copy(value: Any) -> Any:
             return value.clone()
     except ImportError:  # pragma: no cover
         pass
-    return value.copy() if isinstance(value, np.ndarray) else value
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, (list, tuple, dict)):
+        return copy.deepcopy(value)
+    return value
