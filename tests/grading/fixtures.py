@@ -51,6 +51,11 @@ def _duplicated():
     wrong.id = "duplicate-of-slide"
     wrong.source = "def slide_filter(x, w):\n    return x[: len(x) - len(w) + 1] * 0\n"
     nb.cells.insert(nb.cells.index(good), wrong)  # the earlier copy is wrong, the last one right
+    # layer: solved in the first copy, the untouched prompt pasted again below it: the solved copy counts
+    layer = cell(nb, "warmup.layer")
+    prompt = copy.deepcopy(cell(student(), "warmup.layer"))
+    prompt.id = "pasted-prompt"
+    nb.cells.insert(nb.cells.index(layer) + 1, prompt)
     return nb
 
 
@@ -155,13 +160,14 @@ FIXTURES = {
     "deleted": (lambda: _text(_memory_and_deleted()), {**PASS3, "warmup.n_outputs": ("error", "MemoryError"),
                                                         "warmup.slide": ("missing", "no cell with exercise id"),
                                                         "warmup.layer": ("failed", "NameError")}),
-    "duplicated": (lambda: _text(_duplicated()), {**PASS3, "warmup.slide": ("passed", "the last one")}),
+    "duplicated": (lambda: _text(_duplicated()), {**PASS3, "warmup.slide": ("passed", "the last one (cell"),
+                                                  "warmup.layer": ("passed", "the last one you changed")}),
     "reordered": (lambda: _text(_reordered()), PASS3),
     # a syntax error (n_outputs), a wrong type (slide) and a wrong shape (layer)
     "mistakes": (lambda: _text(_syntax_and_wrong()), {**PASS3, "warmup.n_outputs": ("error", "SyntaxError"),
-                                                      "warmup.slide": ("failed", "numpy array or torch tensor"),
+                                                      "warmup.slide": ("failed", "numpy array"),
                                                       "warmup.layer": ("failed", "expected shape")}),
-    "loop": (lambda: _text(_loop()), {**PASS3, "warmup.n_outputs": ("timeout", "longer than the 4 s limit")}),
+    "loop": (lambda: _text(_loop()), {**PASS3, "warmup.n_outputs": ("timeout", "longer than the 10 s limit")}),
     # a code exercise turned into markdown (n_outputs) + sys.exit() before the def (slide)
     "sysexit": (lambda: _text(_markdown_and_sysexit()), {**PASS3, "warmup.n_outputs": ("missing", "markdown cell"),
                                                           "warmup.slide": ("error", "SystemExit"),

@@ -30,7 +30,7 @@ def batch(tmp_path_factory):
     expected = write_fixtures(root / "in")
     (root / "in" / "notes.txt").write_text("not a submission")
     out = root / "out"
-    assert main(["grade", str(root / "in"), "--out", str(out), "--jobs", "2", "--cell-timeout", "4"]) == 0
+    assert main(["grade", str(root / "in"), "--out", str(out), "--jobs", "2", "--cell-timeout", "10"]) == 0
     with open(out / "grades.csv", newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     document = json.loads((out / "grades.json").read_text(encoding="utf-8"))
@@ -68,12 +68,12 @@ def test_report_files(batch):
     assert float(summary["loop"]["00_getting_started"]) == 4
     document = batch["json"]
     assert document["versions"]["torch"] and document["timing"]["seconds"] > 0
-    assert document["settings"]["limits"]["cell_timeout"] == 4
+    assert document["settings"]["limits"]["cell_timeout"] == 10
     flood = next(s for s in document["submissions"] if s["student"] == "flood")
     assert "more characters of output dropped" in flood["rows"][0]["output"]
     assert len(flood["rows"][0]["output"]) < 25_000
     feedback = (out / "feedback" / "mistakes.md").read_text(encoding="utf-8")
-    assert "warmup.slide" in feedback and "numpy array or torch tensor" in feedback
+    assert "warmup.slide" in feedback and "numpy array" in feedback
     assert len(list((out / "feedback").glob("*.md"))) == len(summary)
 
 

@@ -9,7 +9,8 @@ The plan is the solution notebook's skeleton with the student's answers put in:
 Rules (documented in docs/INSTRUCTORS.md):
 
 - no student cell carries the id -> "missing" (a deleted cell, or one re-created without its metadata);
-- several cells carry the id (a duplicated cell) -> the LAST one in the notebook counts, and the message says so;
+- several cells carry the id (a duplicated cell) -> the LAST one in the notebook that is not the untouched prompt
+  counts (the last one, if all are untouched), and the message says so;
 - a code exercise whose cell was turned into markdown -> "missing", with that reason;
 - the student's copies of setup and check cells, demonstration cells and any extra cells are never run,
   so an edited check cell changes nothing; the points come from the solution, never from the student's metadata.
@@ -67,10 +68,12 @@ def assemble(chapter: Chapter, nb) -> Plan:
             step.missing_reason = (f"no cell with exercise id {spec.exercise_id!r} in the notebook: the exercise "
                                    "cell was deleted, or re-created without its metadata")
         else:
-            index, cell = matches[-1]
+            worked = [m for m in matches if _source(m[1]).strip() != spec.prompt.strip()]
+            index, cell = (worked or matches)[-1]
             if len(matches) > 1:
                 cells = ", ".join(str(i + 1) for i, _ in matches)
-                step.notes.append(f"{len(matches)} cells (cells {cells}) carry this exercise id; the last one "
+                which = "the last one" if index == matches[-1][0] else "the last one you changed"
+                step.notes.append(f"{len(matches)} cells (cells {cells}) carry this exercise id; {which} "
                                   f"(cell {index + 1}) was graded")
             if spec.kind == "code" and cell.get("cell_type") != "code":
                 step.missing_reason = (f"the exercise cell (cell {index + 1}) is a {cell.get('cell_type')} cell; "

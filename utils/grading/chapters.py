@@ -23,6 +23,7 @@ from pathlib import Path
 
 from utils.authoring.build import REPO_ROOT, solution_paths
 from utils.authoring.cells import read_notebook, role, validate, workbook_meta
+from utils.authoring.regions import strip_solutions
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class ExerciseSpec:
     kind: str  # "code" or "markdown"
     points: float
     check_source: str | None  # the solution's check cell (code exercises)
+    prompt: str = ""  # the exercise cell as the student receives it (solution regions replaced)
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,8 @@ def load_chapter(path: Path) -> Chapter:
     exercises = validate(nb, path.name)
     checks = {workbook_meta(c)["check"]: c.source for c in nb.cells if role(c) == "check"}
     setup = tuple(c.source for c in nb.cells if role(c) == "setup" and c.cell_type == "code")
-    specs = tuple(ExerciseSpec(e.exercise_id, e.cell_type, e.points, checks.get(e.exercise_id)) for e in exercises)
+    specs = tuple(ExerciseSpec(e.exercise_id, e.cell_type, e.points, checks.get(e.exercise_id),
+                               strip_solutions(nb.cells[e.cell_index].source, e.cell_type)) for e in exercises)
     return Chapter(path.stem, setup, specs, hashlib.sha256(path.read_bytes()).hexdigest())
 
 

@@ -46,6 +46,8 @@ from .run import Kernel
 MAX_RESTARTS = 3
 SETUP_TIMEOUT = 300.0  # the solution's own setup cells are trusted: they get this, not the per-cell limit
 MESSAGE_LIMIT = 3000
+NAME_HINT = (" [when graded, only the exercise cells run, after the workbook's setup cells: code in cells you "
+             "added, or in demonstration cells, is not available]")
 
 
 @dataclass
@@ -191,13 +193,14 @@ def _verdict(step: Step, exercise, check, marker: str) -> tuple[str, str]:
             message = "not implemented yet: the exercise still raises NotImplementedError (or holds its placeholder)"
         if raised and not not_implemented and status in (PASSED, FAILED):
             message += f" (note: your exercise cell also raised {exercise.error} when run on its own)"
-        return status, message
+        return status, message + (NAME_HINT if status == FAILED and "NameError" in message else "")
     if not_implemented:
         return NOT_ATTEMPTED, "not implemented yet: the exercise cell still raises NotImplementedError"
     if raised:
         return ERROR, f"your exercise cell raised {exercise.error}"
     if check.state == "error":
-        return ERROR, f"the check could not run: {check.error} (did you rename or delete what the exercise defines?)"
+        return ERROR, (f"the check could not run: {check.error} (did you rename or delete what the exercise defines?)"
+                       + (NAME_HINT if check.ename == "NameError" else ""))
     return ERROR, "the check recorded no result (does your code replace sys.stdout, print or check?)"
 
 
