@@ -168,7 +168,7 @@ def _written(step: Step) -> Row:
         return Row(step.exercise_id, "markdown", 0.0, step.points, NOT_ATTEMPTED,
                    "written question: still YOUR ANSWER HERE")
     return Row(step.exercise_id, "markdown", 0.0, step.points, ANSWERED,
-               f"written answer: not graded automatically; to be read by the instructor (up to {step.points:g} points)",
+               f"written answer: not graded automatically; to be read by the instructor (up to {step.points:g} point{'' if step.points == 1 else 's'})",
                answer=_clip(step.source, 5000))
 
 

@@ -119,7 +119,7 @@ def feedback(student: str, counted: list[Result]) -> str:
     review = sum(r.max_points for r in rows if r.status == ANSWERED)
     lines = [f"# Feedback for {student}", "",
              f"Automatic score: **{total:g} of {maximum:g} points**."
-             + (f" Your written answers (up to {review:g} points) are read by your instructor." if review else ""), "",
+             + (f" Your written answers (up to {review:g} point{'' if review == 1 else 's'}) are read by your instructor." if review else ""), "",
              "Each exercise was run in a fresh kernel between the workbook's own setup and check cells, so what "
              "counts is your exercise cells. Run a check cell in your notebook to see the same verdict.", ""]
     for result in mine:
