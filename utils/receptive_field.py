@@ -6,9 +6,12 @@ A layer is described by ``(kernel, stride)`` along one axis. For a stack of laye
     r_l = r_{l-1} + (k_l - 1) * j_{l-1},    j_l = j_{l-1} * s_l,
 
 where ``j_l`` (the *jump*) is the distance, in input pixels, between neighbouring units of layer l.
-``r_L`` is the span of input pixels one unit of layer L depends on (some may be skipped inside the
-span when a kernel is smaller than an earlier stride). Padding moves the field but does not change
-its size. Dilated kernels count as kernels of size ``dilation * (k - 1) + 1``.
+``r_L`` is the span of input pixels one unit of layer L depends on. Pixels inside the span are
+skipped when some layer l (with k_l > 1) reads units that are farther apart than what each of them
+sees, ``j_{l-1} > r_{l-1}``: ``[(1, 2), (3, 1)]`` has r_1 = 1 and j_1 = 2, so its unit depends on
+pixels 0, 2 and 4 of a span of 5. For units away from the border, padding moves the field but does not
+change its size; near the border part of the field falls on the padding. Dilated kernels count as
+kernels of size ``dilation * (k - 1) + 1``.
 """
 
 from __future__ import annotations

@@ -296,6 +296,72 @@ def _e_zero_fill_shift(layer, x, dy, dx):  # a translation that fills with zeros
     return layer(shift(x)) - shift(layer(x))
 
 
+def _rf_consumes_list(layers):  # empties the caller's list
+    size, jump = 1, 1
+    while layers:
+        kernel, stride = layers.pop(0)
+        size += (kernel - 1) * jump
+        jump *= stride
+    return size
+
+
+def _rf_reversed(layers):  # the forward formula, applied from the last layer to the first
+    return receptive_field(list(layers)[::-1])
+
+
+def _rf_float(layers):
+    return float(receptive_field(layers))
+
+
+def _rf_float_no_stride(layers):
+    return float(_rf_no_stride(layers))
+
+
+def _m2_integer_dtype(w, h, wd):
+    return conv_matrix_2d(w, h, wd).astype(int)
+
+
+def _c_zeros_like_add(x, w):  # integer x: y += ... cannot store floats in an integer array
+    w = np.asarray(w, dtype=np.float64)
+    kh, kw = w.shape
+    y = np.zeros_like(x)
+    for a in range(kh):
+        for b in range(kw):
+            y += w[a, b] * np.roll(x, (kh // 2 - a, kw // 2 - b), axis=(0, 1))
+    return y
+
+
+def _c_zeros_like_assign(x, w):  # integer x: assigning into an integer array truncates silently
+    y = np.zeros_like(x)
+    y[...] = circular_conv2d(x, w)
+    return y
+
+
+def _e_positive_only_shift(layer, x, dy, dx):  # a hand-made shift that is right only for 0 <= dy < H, 0 <= dx < W
+    def shift(z):
+        z = np.asarray(z)
+        h, w = z.shape
+        z = np.concatenate([z[h - dy:], z[:h - dy]], axis=0)
+        return np.concatenate([z[:, w - dx:], z[:, :w - dx]], axis=1)
+    return layer(shift(x)) - shift(layer(x))
+
+
+def _e_positive_only_columns(layer, x, dy, dx):  # rows by np.roll, columns by hand (wrong for dx < 0)
+    def shift(z):
+        z = np.roll(np.asarray(z), dy, axis=0)
+        w = z.shape[1]
+        return np.concatenate([z[:, w - dx:], z[:, :w - dx]], axis=1)
+    return layer(shift(x)) - shift(layer(x))
+
+
+def _e_positive_only_rows(layer, x, dy, dx):  # columns by np.roll, rows by hand (wrong for dy < 0)
+    def shift(z):
+        z = np.roll(np.asarray(z), dx, axis=1)
+        h = z.shape[0]
+        return np.concatenate([z[h - dy:], z[:h - dy]], axis=0)
+    return layer(shift(x)) - shift(layer(x))
+
+
 MUTANTS = [
     ("why.param_counts", lambda n, k: (n * n + n, k * n + n, k + 1), "bias"),
     ("why.param_counts", lambda n, k: (n * n, k * (n - k + 1), k), "padded"),
@@ -304,35 +370,53 @@ MUTANTS = [
     ("why.param_counts", lambda n, k: (n * n, k, k), "own k weights"),
     ("why.param_counts", lambda n, k: n * n, "tuple of three"),
     ("why.param_counts", lambda n, k: (2 * n, k * n, k), "n * n"),
+    ("why.param_counts", lambda n, k: (float(n * n), k * n, k), "value is right"),
+    ("why.param_counts", lambda n, k: (n * n, k * n, k / 1), "value is right"),
+    ("why.param_counts", lambda n, k: (n * n + 1, k * n, k), "n * n weights"),
     ("why.conv_matrix_1d", _m1_flipped, "flips the kernel"),
     ("why.conv_matrix_1d", _m1_transposed, "transposed"),
     ("why.conv_matrix_1d", _m1_one_row_short, "last output row"),
     ("why.conv_matrix_1d", _m1_full, "expected shape"),
     ("why.conv_matrix_1d", _m1_lower_band, ""),
     ("why.conv_matrix_1d", lambda w, n: "matrix", "numpy array"),
+    ("why.conv_matrix_1d", lambda w, n: conv_matrix_1d(w, n).tolist(), "numpy array"),
+    ("why.conv_matrix_1d", lambda w, n: conv_matrix_1d(w, n).astype(int), "integer dtype"),
     ("why.conv_matrix_2d", _m2_flipped, "flips the kernel"),
     ("why.conv_matrix_2d", _m2_transposed, "transposed"),
     ("why.conv_matrix_2d", _m2_column_major, "column by column"),
     ("why.conv_matrix_2d", _m2_wrong_width, ""),
     ("why.conv_matrix_2d", _m2_kernel_transposed, ""),
     ("why.conv_matrix_2d", lambda w, h, wd: conv_matrix_2d(w, h, wd)[:, :-1], "expected shape"),
+    ("why.conv_matrix_2d", lambda w, h, wd: conv_matrix_2d(w, h, wd).tolist(), "numpy array"),
+    ("why.conv_matrix_2d", _m2_integer_dtype, "np.zeros((out_h * out_w, height * width))"),
     ("why.circular_conv2d", _c_zero_padded, "zeros"),
     ("why.circular_conv2d", _c_flipped, "flipped the kernel"),
     ("why.circular_conv2d", _c_uncentred, "shifted"),
     ("why.circular_conv2d", _c_roll_wrong_sign, ""),
     ("why.circular_conv2d", _c_valid, "expected shape"),
+    ("why.circular_conv2d", lambda x, w: circular_conv2d(x, w).tolist(), "numpy array"),
+    ("why.circular_conv2d", _c_zeros_like_add, "np.zeros(x.shape)"),
+    ("why.circular_conv2d", _c_zeros_like_assign, "integer dtype"),
     ("why.equivariance_error", _e_reversed, "sign"),
     ("why.equivariance_error", _e_abs, "absolute"),
     ("why.equivariance_error", _e_opposite_direction, "opposite direction"),
     ("why.equivariance_error", _e_swapped_axes, "swapped the axes"),
     ("why.equivariance_error", _e_max_only, "expected shape"),
     ("why.equivariance_error", _e_zero_fill_shift, ""),
+    ("why.equivariance_error", lambda *a: equivariance_error(*a).tolist(), "numpy array"),
+    ("why.equivariance_error", _e_positive_only_shift, "Negative shifts"),
+    ("why.equivariance_error", _e_positive_only_columns, "dx=-"),
+    ("why.equivariance_error", _e_positive_only_rows, "dy=-"),
     ("why.receptive_field", _rf_no_stride, "ignored the strides"),
     ("why.receptive_field", _rf_own_stride, "BEFORE"),
     ("why.receptive_field", _rf_last_stride_ignored_wrongly, ""),
     ("why.receptive_field", _rf_sum_kernels, "not k"),
     ("why.receptive_field", lambda layers: receptive_field(layers) - 1, ""),
     ("why.receptive_field", _rf_float_list, "int"),
+    ("why.receptive_field", _rf_consumes_list, "pop()"),
+    ("why.receptive_field", _rf_reversed, "reverse order"),
+    ("why.receptive_field", _rf_float, "value is right"),
+    ("why.receptive_field", _rf_float_no_stride, "return an int"),
 ]
 
 
@@ -356,3 +440,45 @@ def test_crashing_answer_is_reported_with_its_case():
     result = run_check("why.conv_matrix_2d", crashes)
     assert result.status == FAILED
     assert "IndexError" in result.message and "image 3x3" in result.message
+
+
+def test_float_receptive_field_gets_no_mistake_hint():
+    result = run_check("why.receptive_field", _rf_float)
+    assert result.status == FAILED
+    assert "should be an int" in result.message and "ignored" not in result.message, result.message
+
+
+def test_reverse_order_is_not_called_own_stride():
+    result = run_check("why.receptive_field", _rf_reversed)
+    assert result.status == FAILED and "BEFORE" not in result.message.split("reverse order")[0], result.message
+
+
+def test_receptive_field_diagnosis_needs_every_diagnostic_stack():
+    # an answer that is right except on the failing stack's value must not be given a named mistake
+    calls = []
+
+    def wrong_once(layers):
+        calls.append(layers)
+        return _rf_no_stride(layers) if len(calls) == 6 else receptive_field(layers)
+
+    result = run_check("why.receptive_field", wrong_once)
+    assert result.status == FAILED and "ignored" not in result.message, result.message
+
+
+def test_receptive_field_diagnostic_stacks_separate_the_mistakes():
+    from utils.checks.ch01_why_convolutions import _RF_DIAGNOSTIC_STACKS, _RF_MISTAKES
+    for stack in _RF_DIAGNOSTIC_STACKS:
+        values = [receptive_field(stack)] + [mistake(stack) for _, mistake in _RF_MISTAKES]
+        assert len(set(values)) == len(values), (stack, values)
+
+
+def test_param_counts_float_gets_no_fallback_phrase():
+    result = run_check("why.param_counts", lambda n, k: (float(n * n), k * n, k))
+    assert result.status == FAILED and "neighbourhood" not in result.message, result.message
+
+
+def test_conv_matrix_integer_hint_does_not_mention_x():
+    for exercise_id, answer in [("why.conv_matrix_2d", _m2_integer_dtype),
+                                ("why.conv_matrix_1d", lambda w, n: conv_matrix_1d(w, n).astype(int))]:
+        result = run_check(exercise_id, answer)
+        assert result.status == FAILED and "x.dtype" not in result.message, result.message
