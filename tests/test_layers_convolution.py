@@ -12,7 +12,7 @@ from utils.gradcheck import numerical_gradient_array, rel_error
 from utils.layers import conv_backward_fast, conv_backward_naive, conv_forward_fast, conv_forward_naive, im2col
 from utils.shapes import conv_output_size, same_padding
 
-# (N, C, H, W), (F, HH, WW), stride, pad, dilation
+# (N, C, H, W), (K, HH, WW), stride, pad, dilation
 CONFIGS = [
     ((1, 1, 5, 5), (1, 3, 3), 1, 0, 1),
     ((2, 3, 7, 9), (4, 3, 3), 2, 1, 1),
@@ -109,7 +109,7 @@ def test_shapes_validated():
     x, w, b = np.zeros((1, 2, 5, 5)), np.zeros((3, 2, 3, 3)), np.zeros(3)
     with pytest.raises(ValueError, match="channels"):
         conv_forward_fast(np.zeros((1, 3, 5, 5)), w, b)
-    with pytest.raises(ValueError, match=r"\(F,\)"):
+    with pytest.raises(ValueError, match=r"\(K,\)"):
         conv_forward_fast(x, w, np.zeros(2))
     with pytest.raises(ValueError, match="N, C, H, W"):
         conv_forward_naive(np.zeros((2, 5, 5)), w, b)

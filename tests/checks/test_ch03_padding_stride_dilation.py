@@ -26,7 +26,7 @@ def output_size(n, kernel, stride=1, pad=0, dilation=1):
 
 def pad2d(x, pad, mode):
     top, bottom, left, right = pad
-    return np.pad(x, ((top, bottom), (left, right)), mode=NP_MODE[mode])
+    return np.pad(np.asarray(x, dtype=float), ((top, bottom), (left, right)), mode=NP_MODE[mode])
 
 
 def conv2d(x, w, b, stride=1, pad=0, dilation=1):
@@ -106,7 +106,72 @@ def conv_channels_last(x, w, b, stride=1, pad=0, dilation=1):
     return _conv_with(x, w, b, stride, pad, dilation).transpose(0, 2, 3, 1)
 
 
+def conv_first_channel(x, w, b, stride=1, pad=0, dilation=1):
+    return _conv_with(x[:, :1], w[:, :1], b, stride, pad, dilation)
+
+
+def conv_dilated_start(x, w, b, stride=1, pad=0, dilation=1):
+    # the window start moves by S*D (dilation applied to the window start as well as to the taps)
+    return _conv_with(x, w, b, stride * dilation, pad, dilation)
+
+
+def conv_span_d_times_k(x, w, b, stride=1, pad=0, dilation=1):
+    # the loop version with span D*HH: the same taps, but fewer windows fit
+    out = _conv_with(x, w, b, stride, pad, dilation)
+    HH, WW = w.shape[2:]
+    h2 = (x.shape[2] + 2 * pad - dilation * HH) // stride + 1
+    w2 = (x.shape[3] + 2 * pad - dilation * WW) // stride + 1
+    return out[:, :, :h2, :w2]
+
+
+def _conv_padded(before, after):
+    def conv(x, w, b, stride=1, pad=0, dilation=1):
+        xp = np.pad(x, ((0, 0), (0, 0), (before * pad, after * pad), (before * pad, after * pad)))
+        return _conv_with(xp, w, b, stride, 0, dilation)
+    return conv
+
+
+def conv_square(x, w, b, stride=1, pad=0, dilation=1):
+    # computes W' = H' (assumes a square input): extra columns are zeros, missing ones are cut off
+    out = _conv_with(x, w, b, stride, pad, dilation)
+    H_out, W_out = out.shape[2:]
+    square = np.zeros(out.shape[:2] + (H_out, H_out))
+    square[..., :min(H_out, W_out)] = out[..., :min(H_out, W_out)]
+    return square
+
+
+def _fast_with(cols_order="cpq", weights="reshape", swap="transpose"):
+    def conv(x, w, b, stride=1, pad=0, dilation=1):
+        N, _, H, W = x.shape
+        K, C, HH, WW = w.shape
+        cols = im2col(x, (HH, WW), stride, pad, dilation)
+        if cols_order == "pqc":
+            cols = cols.reshape(C, HH, WW, -1).transpose(1, 2, 0, 3).reshape(C * HH * WW, -1)
+        w_mat = w.reshape(K, -1) if weights == "reshape" else w.reshape(C * HH * WW, K).T
+        H_out = (H + 2 * pad - dilation * (HH - 1) - 1) // stride + 1
+        W_out = (W + 2 * pad - dilation * (WW - 1) - 1) // stride + 1
+        out = w_mat @ cols + b[:, None]
+        if swap == "none":
+            return out.reshape(K, N, H_out, W_out)
+        if swap == "reshape":
+            return out.reshape(N, K, H_out, W_out)
+        return out.reshape(K, N, H_out, W_out).transpose(1, 0, 2, 3)
+    return conv
+
+
 CONV_MUTANTS = {
+    "only the first channel": (conv_first_channel, "only the first channel"),
+    "dilation applied to the window start": (conv_dilated_start, "not S*D"),
+    "span D*HH": (conv_span_d_times_k, "not D*HH"),
+    "padding 2P before, 0 after": (_conv_padded(2, 0), "you padded"),
+    "padding 2P before, P after": (_conv_padded(2, 1), "you padded"),
+    "padding P before, 2P after": (_conv_padded(1, 2), "you padded"),
+    "assumes a square input": (conv_square, "your result is square"),
+    "im2col rows (p, q, c)": (_fast_with(cols_order="pqc"), "ordered differently"),
+    "weights reshaped (C*HH*WW, K).T": (_fast_with(weights="mixed"), "w.reshape(C*HH*WW, K)"),
+    "no (K, N) swap": (_fast_with(swap="none"), "swap the first two axes"),
+    "reshape instead of swap": (_fast_with(swap="reshape"), "mixes filters and images"),
+    "returns a list": (lambda *args: _conv_with(*args).tolist(), "Python list"),
     "stride applied to the input": (conv_stride_on_input, "applied the stride to the input"),
     "dilation treated as stride": (conv_dilation_as_stride, "does not move the window"),
     "padding on one side only": (conv_pad_one_side, "padded only the top and left"),
@@ -165,6 +230,9 @@ PAD_MUTANTS = {
             y[:, y.shape[1] - pad[3]:]], 1) if mode == "circular" else pad2d(x, pad, mode), "wraps around"),
     "zeros as edge": (lambda x, pad, mode: pad2d(x, pad, "replicate" if mode == "zeros" else mode), "constant 0"),
     "integer result": (lambda x, pad, mode: pad2d(x, pad, mode).astype(int), "dtype"),
+    "no float conversion": (
+        lambda x, pad, mode: np.pad(x, ((pad[0], pad[1]), (pad[2], pad[3])), mode=NP_MODE[mode]), "floating-point"),
+    "returns a list": (lambda x, pad, mode: pad2d(x, pad, mode).tolist(), "Python list"),
 }
 
 
@@ -183,6 +251,7 @@ STRIDE_MUTANTS = {
     "drops the incomplete tail": (lambda full, s: full[:, :, :(full.shape[2] // s) * s:s, :(full.shape[3] // s) * s:s],
                                   "keep the positions"),
     "integer division of the values": (lambda full, s: full[:, :, ::s, ::s] / s, ""),
+    "returns a list": (lambda full, s: full[:, :, ::s, ::s].tolist(), "Python list"),
 }
 
 
@@ -203,7 +272,10 @@ SAME_MUTANTS = {
     "extra on the wrong side": (lambda k, d=1: ((_span(k, d) - 1) - (_span(k, d) - 1) // 2, (_span(k, d) - 1) // 2),
                                 "extra row goes after"),
     "total = span": (lambda k, d=1: (_span(k, d) // 2, _span(k, d) - _span(k, d) // 2), "total padding is span - 1"),
-    "half as float": (lambda k, d=1: ((_span(k, d) - 1) / 2, (_span(k, d) - 1) / 2), "not a whole number"),
+    "half as float": (lambda k, d=1: ((_span(k, d) - 1) / 2, (_span(k, d) - 1) / 2), "float"),
+    "whole floats": (lambda k, d=1: (float((_span(k, d) - 1) // 2), float(_span(k, d) - 1 - (_span(k, d) - 1) // 2)),
+                     "return two ints"),
+    "halves as floats, not whole": (lambda k, d=1: ((_span(k, d) - 1) / 2 + 0.5 * (k == 1), 0.0), "not a whole"),
     "single int": (lambda k, d=1: (_span(k, d) - 1) // 2, "expected a pair"),
 }
 
@@ -238,7 +310,39 @@ def _im2col_no_pad(x, kernel, stride=1, pad=0, dilation=1):
     return im2col(x, kernel, stride, 0, dilation)
 
 
+def _im2col_pqc(x, kernel, stride=1, pad=0, dilation=1):
+    cols = im2col(x, kernel, stride, pad, dilation)
+    return cols.reshape(x.shape[1], kernel[0], kernel[1], -1).transpose(1, 2, 0, 3).reshape(cols.shape)
+
+
+def _im2col_first_channel(x, kernel, stride=1, pad=0, dilation=1):
+    return im2col(x[:, :1], kernel, stride, pad, dilation)
+
+
+def _im2col_span_d_times_k(x, kernel, stride=1, pad=0, dilation=1):
+    from numpy.lib.stride_tricks import sliding_window_view
+    HH, WW = kernel
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    windows = sliding_window_view(xp, (dilation * HH, dilation * WW), axis=(2, 3))
+    windows = windows[:, :, ::stride, ::stride, ::dilation, ::dilation]
+    N, C, H_out, W_out = windows.shape[:4]
+    return windows.transpose(1, 4, 5, 0, 2, 3).reshape(C * HH * WW, N * H_out * W_out)
+
+
+def _im2col_square(x, kernel, stride=1, pad=0, dilation=1):
+    # assumes W == H: crops or zero-pads the input to a square before building the columns
+    N, C, H, W = x.shape
+    square = np.zeros((N, C, H, H))
+    square[..., :min(H, W)] = x[..., :min(H, W)]
+    return im2col(square, kernel, stride, pad, dilation)
+
+
 IM2COL_MUTANTS = {
+    "rows ordered (p, q, c)": (_im2col_pqc, "order the rows (c, p, q)"),
+    "only the first channel": (_im2col_first_channel, "only the first channel"),
+    "span D*HH": (_im2col_span_d_times_k, "not D*HH"),
+    "assumes a square input": (_im2col_square, "not square"),
+    "returns a list": (lambda *args: im2col(*args).tolist(), "Python list"),
     "transposed": (_im2col_rows, "transpose"),
     "stride on the input": (_im2col_stride_on_input, "applied the stride to the input"),
     "dilation ignored": (_im2col_no_dilation, "D apart"),

@@ -7,6 +7,7 @@ four padding modes), ``F.unfold`` (im2col), and ``padding="same"`` for the same-
 from __future__ import annotations
 
 import functools
+import numbers
 import warnings
 
 import numpy as np
@@ -28,8 +29,20 @@ def _require_float(got, case: str) -> None:
     dtype = getattr(got, "dtype", None)
     if dtype is not None and not (np.issubdtype(np.dtype(str(dtype).replace("torch.", "")), np.floating)):
         raise CheckFailed(f"failed on case {case}:\n  the result has dtype {dtype}; expected a floating-point "
-                          "array like the input (did you create it with np.zeros(..., dtype=int) or np.empty_like "
-                          "of an integer array?)")
+                          "array, even when the input holds integers.\n  hint: convert the input first "
+                          "(np.asarray(x, dtype=float)) and create outputs with a float dtype (np.zeros(shape), "
+                          "not np.zeros(..., dtype=int) or np.empty_like of an integer array).")
+
+
+def _shape_hint(got, expected_shape, hint: str) -> str:
+    """A result with square spatial axes where the expected ones are not: the answer assumed H == W."""
+    shape = getattr(got, "shape", None)
+    if shape is not None and len(shape) == len(expected_shape) and tuple(shape) != tuple(expected_shape):
+        h, w = expected_shape[-2:]
+        if h != w and shape[-2] == shape[-1]:
+            return ("your result is square, but this input is not (H != W): compute the output height from H and "
+                    "the output width from W. " + hint)
+    return hint
 
 
 # --------------------------------------------------------------------------------------------- output size
@@ -98,6 +111,8 @@ def _pad_cases():
     yield np.array([[1.0, 2.0, 3.0]]), (0, 0, 2, 2)                    # the [a, b, c] row of the text
     yield np.arange(12.0).reshape(3, 4), (1, 1, 1, 1)
     yield np.arange(20.0).reshape(4, 5), (2, 1, 0, 3)                   # different on every side
+    yield np.arange(1, 13).reshape(3, 4), (1, 2, 2, 1)                  # an integer image: the result is float
+    yield np.array([[0, 255, 128], [64, 32, 16]], dtype=np.uint8), (1, 1, 1, 2)
     rng = np.random.default_rng(4)
     for shape, pad in [((5, 3), (1, 2, 2, 1)), ((6, 7), (3, 3, 3, 3)), ((2, 9), (1, 0, 4, 2)),
                        ((7, 4), (0, 2, 1, 1)), ((4, 4), (2, 2, 2, 2))]:
@@ -144,8 +159,8 @@ def check_pad(answer) -> str:
                 mistakes["top/bottom or left/right are swapped: pad = (top, bottom, left, right)."] = \
                     _np_pad(x, (bottom, top, right, left), numpy_mode)
             assert_array_matches(got, expected, case=case, known_mistakes=mistakes,
-                                 hint=f"the result has shape (H + top + bottom, W + left + right); compare with "
-                                      f"F.pad(x, (left, right, top, bottom), mode=...) on this case.")
+                                 hint="the result has shape (H + top + bottom, W + left + right); compare with "
+                                      "F.pad(x, (left, right, top, bottom), mode=...) on this case.")
             count += 1
     return f"{count} cases, 4 modes"
 
@@ -207,9 +222,48 @@ def _conv_mistakes(x, w, b, s, p, d):
             m["the padding is missing: pad x with P zeros on every side first."] = _torch_conv(x, w, b, s, 0, d)
         except RuntimeError:
             pass
-    m["no kernel flip in deep learning: out = sum w[f, c, p, q] * x[..., i*S + p*D, j*S + q*D]."] = \
+    K, C, HH, WW = w.shape
+    if C > 1:
+        m["you used only the first channel: sum over all C input channels (w[k, c] with x[:, c])."] = \
+            _torch_conv(x[:, :1], w[:, :1], b, s, p, d)
+    if d > 1:
+        try:
+            m["dilation spaces the taps inside a window; the windows still start S apart (row i*S), not S*D."] = \
+                _torch_conv(x, w, b, s * d, p, d)
+        except RuntimeError:
+            pass
+        Hp, Wp = x.shape[2] + 2 * p, x.shape[3] + 2 * p
+        h2, w2 = (Hp - d * HH) // s + 1, (Wp - d * WW) // s + 1
+        if h2 >= 1 and w2 >= 1 and (h2, w2) != expected.shape[2:]:
+            m["a dilated kernel spans D*(HH - 1) + 1 rows, not D*HH: the last tap is at (HH - 1)*D."] = \
+                expected[:, :, :h2, :w2]
+    if p > 0:
+        for before, after in [(2 * p, 0), (0, 2 * p), (2 * p, p), (p, 2 * p), (2 * p, 2 * p)]:
+            padded = F.pad(_t(x), (before, after, before, after)).numpy()
+            try:
+                m[f"you padded {before} before and {after} after; pad P = {p} on every side: "
+                  "np.pad(x, ((0, 0), (0, 0), (P, P), (P, P)))."] = _torch_conv(padded, w, b, s, 0, d)
+            except RuntimeError:
+                pass
+    # im2col with rows ordered (p, q, c) multiplied by w.reshape(K, -1), whose columns are ordered (c, p, q)
+    w_pqc = w.reshape(K, HH, WW, C).transpose(0, 3, 1, 2)
+    if not np.allclose(w_pqc, w):
+        m["the rows of cols and the columns of w.reshape(K, -1) are ordered differently: order both (c, p, q), "
+          "channel first."] = _torch_conv(x, w_pqc.copy(), b, s, p, d)
+    w_mixed = w.reshape(C * HH * WW, K).T.reshape(w.shape)
+    if not np.allclose(w_mixed, w):
+        m["w.reshape(C*HH*WW, K) is not the transpose of w.reshape(K, C*HH*WW): reshape to (K, -1) (and use .T "
+          "if you need (C*HH*WW, K))."] = _torch_conv(x, w_mixed.copy(), b, s, p, d)
+    N = x.shape[0]
+    m["the product has shape (K, N*H'*W'): reshape it to (K, N, H', W') and then swap the first two axes "
+      "(.transpose(1, 0, 2, 3)) to get (N, K, H', W')."] = expected.transpose(1, 0, 2, 3)
+    if N > 1 and K > 1:
+        m["reshaping (K, N*H'*W') straight to (N, K, H', W') mixes filters and images: reshape to "
+          "(K, N, H', W'), then .transpose(1, 0, 2, 3)."] = \
+            expected.transpose(1, 0, 2, 3).reshape(expected.shape)
+    m["no kernel flip in deep learning: out = sum w[k, c, p, q] * x[..., i*S + p*D, j*S + q*D]."] = \
         _torch_conv(x, w[:, :, ::-1, ::-1].copy(), b, s, p, d)
-    m["the bias is missing: add b[f] to every output of filter f."] = _torch_conv(x, w, 0 * b, s, p, d)
+    m["the bias is missing: add b[k] to every output of filter k."] = _torch_conv(x, w, 0 * b, s, p, d)
     if expected.shape[2] > 1 and expected.shape[3] > 1:
         m["off by one: the last row and column of outputs are missing (n' = (n + 2P - span)//S + 1)."] = \
             expected[:, :, :-1, :-1]
@@ -226,8 +280,10 @@ def _check_conv(fn, large: bool) -> int:
         _require_float(got, case)
         expected, mistakes = _conv_mistakes(x, w, b, s, p, d)
         assert_array_matches(got, expected, case=case, known_mistakes=mistakes,
-                             hint="out[n, f, i, j] = b[f] + sum_{c,p,q} w[f,c,p,q] * xp[n, c, i*S + p*D, j*S + q*D], "
-                                  "xp = x zero-padded by P on all four sides; output shape (N, F, H', W').")
+                             hint=_shape_hint(got, expected.shape,
+                                              "out[n, k, i, j] = b[k] + sum_{c,p,q} w[k,c,p,q] * xp[n, c, i*S + p*D, "
+                                              "j*S + q*D], xp = x zero-padded by P on all four sides; output shape "
+                                              "(N, K, H', W')."))
         count += 1
     return count
 
@@ -296,13 +352,20 @@ def check_same_padding(answer) -> str:
                                                   "PyTorch's padding='same'.",
                 (span // 2, span - span // 2): "the total padding is span - 1 (a 1-tap kernel needs none).",
             }
-            got_t = tuple(int(v) if isinstance(v, (int, np.integer)) or (isinstance(v, float) and v.is_integer())
-                          else v for v in got)
-            hint = wrong.get(got_t, "") if got_t != expected else ""
             for part, name in zip(got, ("before", "after")):
-                if isinstance(part, float) and not part.is_integer():
-                    raise CheckFailed(f"failed on case {case}:\n  {name} = {part} is not a whole number of pixels; "
-                                      "split span - 1 into before = total // 2 and after = total - before.")
+                if hasattr(part, "item") and getattr(part, "ndim", None) == 0:
+                    part = part.item()
+                if isinstance(part, numbers.Integral) and not isinstance(part, bool):
+                    continue
+                if isinstance(part, numbers.Real) and not float(part).is_integer():
+                    raise CheckFailed(f"failed on case {case}:\n  {name} = {part!r} is a float and not a whole "
+                                      "number of pixels; split span - 1 into before = total // 2 and after = "
+                                      "total - before.")
+                raise CheckFailed(f"failed on case {case}:\n  {name} = {part!r} is a {type(part).__name__}; "
+                                  "return two ints (a float such as 1.0 cannot be used as a padding).\n"
+                                  "  hint: use integer division //, not /.")
+            got_t = tuple(int(v) for v in got)
+            hint = wrong.get(got_t, "") if got_t != expected else ""
             assert_equal(tuple(got_t), expected, case=case, what="(before, after)",
                          hint=hint or "before + after = D*(kernel - 1); before = total // 2.")
             # and it really keeps the size: pad by hand, convolve 'valid', compare with torch's padding='same'
@@ -344,11 +407,32 @@ def check_im2col(answer) -> str:
                          "padded input."] = strided_input.permute(1, 0, 2).reshape(unfold.shape[1], -1).numpy()
             except RuntimeError:
                 pass
+        C, HH, WW = xs[1], k[0], k[1]
+        L = expected.shape[1]
+        if C > 1:
+            mistakes["order the rows (c, p, q), channel first, like w.reshape(K, -1): row (c*HH + p)*WW + q."] = \
+                expected.reshape(C, HH, WW, L).transpose(1, 2, 0, 3).reshape(-1, L)
+            first = F.unfold(_t(x[:, :1]), k, dilation=d, padding=p, stride=s)
+            mistakes["you used only the first channel: cols has C*HH*WW rows, one per (channel, tap)."] = \
+                first.permute(1, 0, 2).reshape(first.shape[1], -1).numpy()
         if d > 1:
+            Hp, Wp = xs[2] + 2 * p, xs[3] + 2 * p
+            h2, w2 = (Hp - d * HH) // s + 1, (Wp - d * WW) // s + 1
+            H_out, W_out = (Hp - d * (HH - 1) - 1) // s + 1, (Wp - d * (WW - 1) - 1) // s + 1
+            if h2 >= 1 and w2 >= 1 and (h2, w2) != (H_out, W_out):
+                mistakes["a dilated kernel spans D*(HH - 1) + 1 rows, not D*HH: the last tap is at (HH - 1)*D."] = \
+                    expected.reshape(-1, xs[0], H_out, W_out)[:, :, :h2, :w2].reshape(expected.shape[0], -1)
             undilated = F.unfold(_t(x), k, dilation=1, padding=p, stride=s)
             mistakes["the taps of a window are D apart: tap (p, q) reads xp[i*S + p*D, j*S + q*D]."] = \
                 undilated.permute(1, 0, 2).reshape(unfold.shape[1], -1).numpy()
-        assert_array_matches(got, expected, case=case, known_mistakes=mistakes,
-                             hint="cols[(c*HH + p)*WW + q, (n*H' + i)*W' + j] = xp[n, c, i*S + p*D, j*S + q*D].")
+        hint = "cols[(c*HH + p)*WW + q, (n*H' + i)*W' + j] = xp[n, c, i*S + p*D, j*S + q*D]."
+        Hp, Wp = xs[2] + 2 * p, xs[3] + 2 * p
+        H_out, W_out = (Hp - d * (k[0] - 1) - 1) // s + 1, (Wp - d * (k[1] - 1) - 1) // s + 1
+        shape = getattr(got, "shape", None)
+        if (shape is not None and len(shape) == 2 and H_out != W_out and shape[0] == expected.shape[0]
+                and shape[1] in (xs[0] * H_out * H_out, xs[0] * W_out * W_out)):
+            hint = ("you have N*H'*H' (or N*W'*W') columns: this input is not square (H != W), so compute H' from H "
+                    "and W' from W. " + hint)
+        assert_array_matches(got, expected, case=case, known_mistakes=mistakes, hint=hint)
         count += 1
     return f"{count} cases"

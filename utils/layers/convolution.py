@@ -3,14 +3,14 @@
 Both compute what deep-learning libraries call convolution (cross-correlation, no kernel flip), with
 zero padding, stride and dilation, on NCHW batches::
 
-    out[n, f, i, j] = b[f] + sum_{c, p, q} w[f, c, p, q] * xp[n, c, i*S + p*D, j*S + q*D]
+    out[n, k, i, j] = b[k] + sum_{c, p, q} w[k, c, p, q] * xp[n, c, i*S + p*D, j*S + q*D]
 
 where ``xp`` is ``x`` zero-padded by ``pad`` on every side. Shapes, everywhere below:
 
 - x: (N, C, H, W) input batch
-- w: (F, C, HH, WW) filters
-- b: (F,) biases
-- out: (N, F, H', W') with H' = (H + 2*pad - D*(HH - 1) - 1) // S + 1 (likewise W')
+- w: (K, C, HH, WW) filters (K of them)
+- b: (K,) biases
+- out: (N, K, H', W') with H' = (H + 2*pad - D*(HH - 1) - 1) // S + 1 (likewise W')
 
 ``stride``, ``pad`` and ``dilation`` are ints, or (height, width) pairs.
 The fast version builds the im2col matrix (C*HH*WW, N*H'*W') with
@@ -47,11 +47,11 @@ def _validate(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride, pad, dilation
     if x.ndim != 4:
         raise ValueError(f"x must have shape (N, C, H, W), got {x.shape}")
     if w.ndim != 4:
-        raise ValueError(f"w must have shape (F, C, HH, WW), got {w.shape}")
+        raise ValueError(f"w must have shape (K, C, HH, WW), got {w.shape}")
     if x.shape[1] != w.shape[1]:
         raise ValueError(f"x has {x.shape[1]} channels but w expects {w.shape[1]} (x {x.shape}, w {w.shape})")
     if b.shape != (w.shape[0],):
-        raise ValueError(f"b must have shape (F,) = ({w.shape[0]},), got {b.shape}")
+        raise ValueError(f"b must have shape (K,) = ({w.shape[0]},), got {b.shape}")
     S, P, D = _pair(stride, "stride", 1), _pair(pad, "pad", 0), _pair(dilation, "dilation", 1)
     H, W = x.shape[2:]
     HH, WW = w.shape[2:]
@@ -69,21 +69,21 @@ def _zero_pad(x: np.ndarray, P: tuple[int, int]) -> np.ndarray:
 
 def conv_forward_naive(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride=1, pad=0,
                        dilation=1) -> tuple[np.ndarray, Cache]:
-    """Convolution by four nested loops (n, f, i, j): the definition, slow on purpose.
+    """Convolution by four nested loops (n, k, i, j): the definition, slow on purpose.
 
-    x: (N, C, H, W), w: (F, C, HH, WW), b: (F,) -> out: (N, F, H', W'), cache for the backward pass.
+    x: (N, C, H, W), w: (K, C, HH, WW), b: (K,) -> out: (N, K, H', W'), cache for the backward pass.
     """
     x, w, b, S, P, D, span, (Ho, Wo) = _validate(x, w, b, stride, pad, dilation)
     xp = _zero_pad(x, P)
-    N, F = x.shape[0], w.shape[0]
-    out = np.zeros((N, F, Ho, Wo), dtype=np.result_type(x, w, b))
+    N, K = x.shape[0], w.shape[0]
+    out = np.zeros((N, K, Ho, Wo), dtype=np.result_type(x, w, b))
     for n in range(N):
-        for f in range(F):
+        for k in range(K):
             for i in range(Ho):
                 for j in range(Wo):
                     top, left = i * S[0], j * S[1]
                     window = xp[n, :, top:top + span[0]:D[0], left:left + span[1]:D[1]]
-                    out[n, f, i, j] = np.sum(window * w[f]) + b[f]
+                    out[n, k, i, j] = np.sum(window * w[k]) + b[k]
     cache = {"x": x, "w": w, "b": b, "stride": S, "pad": P, "dilation": D}
     return out, cache
 
@@ -91,8 +91,8 @@ def conv_forward_naive(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride=1, pa
 def conv_backward_naive(dout: np.ndarray, cache: Cache) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Gradients by the same four loops as the forward pass.
 
-    dout: (N, F, H', W'); cache from ``conv_forward_naive`` or ``conv_forward_fast``
-    -> dx: (N, C, H, W), dw: (F, C, HH, WW), db: (F,).
+    dout: (N, K, H', W'); cache from ``conv_forward_naive`` or ``conv_forward_fast``
+    -> dx: (N, C, H, W), dw: (K, C, HH, WW), db: (K,).
     """
     x, w = cache["x"], cache["w"]
     S, P, D = cache["stride"], cache["pad"], cache["dilation"]
@@ -101,15 +101,15 @@ def conv_backward_naive(dout: np.ndarray, cache: Cache) -> tuple[np.ndarray, np.
     xp = _zero_pad(x, P)
     dxp = np.zeros_like(xp, dtype=np.result_type(xp, dout))
     dw = np.zeros_like(w, dtype=np.result_type(w, dout))
-    N, F, Ho, Wo = dout.shape
+    N, K, Ho, Wo = dout.shape
     for n in range(N):
-        for f in range(F):
+        for k in range(K):
             for i in range(Ho):
                 for j in range(Wo):
                     top, left = i * S[0], j * S[1]
                     rows, cols = slice(top, top + span[0], D[0]), slice(left, left + span[1], D[1])
-                    dw[f] += dout[n, f, i, j] * xp[n, :, rows, cols]
-                    dxp[n, :, rows, cols] += dout[n, f, i, j] * w[f]
+                    dw[k] += dout[n, k, i, j] * xp[n, :, rows, cols]
+                    dxp[n, :, rows, cols] += dout[n, k, i, j] * w[k]
     db = dout.sum(axis=(0, 2, 3))
     H, W = x.shape[2:]
     return dxp[:, :, P[0]:P[0] + H, P[1]:P[1] + W], dw, db
@@ -119,9 +119,9 @@ def im2col(x: np.ndarray, kernel: tuple[int, int], stride=1, pad=0, dilation=1) 
     """Every receptive field as one column: the matrix that turns a convolution into a matrix product.
 
     x: (N, C, H, W); kernel: (HH, WW) -> cols: (C*HH*WW, N*H'*W').
-    Rows are ordered (c, p, q) like ``w.reshape(F, -1)``'s columns, columns (n, i, j) (output position),
-    so ``w.reshape(F, -1) @ cols`` is the convolution. (CS231n's layout; torch's
-    ``F.unfold(x, ...)`` holds the same numbers as (N, C*HH*WW, H'*W').)
+    Rows are ordered (c, p, q) like ``w.reshape(K, -1)``'s columns, columns (n, i, j) (output position),
+    so ``w.reshape(K, -1) @ cols`` is the convolution. (CS231n's layout; torch's
+    ``torch.nn.functional.unfold(x, ...)`` holds the same numbers as (N, C*HH*WW, H'*W').)
     """
     x = np.asarray(x)
     HH, WW = kernel
@@ -138,13 +138,13 @@ def conv_forward_fast(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride=1, pad
                       dilation=1) -> tuple[np.ndarray, Cache]:
     """Convolution as one matrix product on the im2col matrix (no Python loop over positions).
 
-    x: (N, C, H, W), w: (F, C, HH, WW), b: (F,) -> out: (N, F, H', W'), cache for the backward pass.
+    x: (N, C, H, W), w: (K, C, HH, WW), b: (K,) -> out: (N, K, H', W'), cache for the backward pass.
     """
     x, w, b, S, P, D, span, (Ho, Wo) = _validate(x, w, b, stride, pad, dilation)
-    N, F = x.shape[0], w.shape[0]
+    N, K = x.shape[0], w.shape[0]
     cols = im2col(x, w.shape[2:], S, P, D)                  # (C*HH*WW, N*H'*W')
-    out = w.reshape(F, -1) @ cols                           # (F, N*H'*W')
-    out = out.reshape(F, N, Ho, Wo).transpose(1, 0, 2, 3) + b[None, :, None, None]
+    out = w.reshape(K, -1) @ cols                           # (K, N*H'*W')
+    out = out.reshape(K, N, Ho, Wo).transpose(1, 0, 2, 3) + b[None, :, None, None]
     cache = {"x": x, "w": w, "b": b, "stride": S, "pad": P, "dilation": D, "cols": cols}
     return out, cache
 
@@ -152,21 +152,21 @@ def conv_forward_fast(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride=1, pad
 def conv_backward_fast(dout: np.ndarray, cache: Cache) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Gradients of the convolution with matrix products and col2im.
 
-    dout: (N, F, H', W'); cache from ``conv_forward_fast`` (or ``conv_forward_naive``)
-    -> dx: (N, C, H, W), dw: (F, C, HH, WW), db: (F,).
+    dout: (N, K, H', W'); cache from ``conv_forward_fast`` (or ``conv_forward_naive``)
+    -> dx: (N, C, H, W), dw: (K, C, HH, WW), db: (K,).
     """
     x, w = cache["x"], cache["w"]
     S, P, D = cache["stride"], cache["pad"], cache["dilation"]
     N, C, H, W = x.shape
-    F, _, HH, WW = w.shape
+    K, _, HH, WW = w.shape
     Ho, Wo = dout.shape[2:]
     cols = cache.get("cols")
     if cols is None:
         cols = im2col(x, (HH, WW), S, P, D)
-    dout_mat = dout.transpose(1, 0, 2, 3).reshape(F, -1)    # (F, N*H'*W')
+    dout_mat = dout.transpose(1, 0, 2, 3).reshape(K, -1)    # (K, N*H'*W')
     db = dout_mat.sum(axis=1)
     dw = (dout_mat @ cols.T).reshape(w.shape)
-    dcols = (w.reshape(F, -1).T @ dout_mat).reshape(C, HH, WW, N, Ho, Wo)
+    dcols = (w.reshape(K, -1).T @ dout_mat).reshape(C, HH, WW, N, Ho, Wo)
     # col2im: tap (p, q) of output (i, j) read xp[:, :, i*S + p*D, j*S + q*D]; send its gradient back there
     dxp = np.zeros((C, N, H + 2 * P[0], W + 2 * P[1]), dtype=dcols.dtype)
     for p in range(HH):
