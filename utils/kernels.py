@@ -1,7 +1,7 @@
 """Hand-made 2-D kernels, as named float64 numpy arrays of shape (kh, kw).
 
 They are written for *cross-correlation*, the sliding weighted sum that deep-learning libraries call
-convolution: ``y[i, j] = sum_a sum_b x[i + a, j + b] * k[a, b]``. With that convention a kernel reads
+convolution: ``y[i, j] = sum_u sum_v x[i + u, j + v] * k[u, v]``. With that convention a kernel reads
 like the pattern it responds to; for example ``VERTICAL_EDGE`` gives a positive answer where the image
 gets brighter from left to right.
 

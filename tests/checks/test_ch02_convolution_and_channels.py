@@ -13,6 +13,7 @@ from utils.checks import FAILED, NOT_ATTEMPTED, PASSED, run_check
 
 
 def corr2d(x, k):
+    x, k = np.asarray(x, dtype=np.float64), np.asarray(k, dtype=np.float64)
     kh, kw = k.shape
     y = np.zeros((x.shape[0] - kh + 1, x.shape[1] - kw + 1))
     for i in range(y.shape[0]):
@@ -37,26 +38,37 @@ def conv2d(x, w, b):
 def conv_output_shape(x_shape, w_shape):
     n, _, h, w = x_shape
     o, _, kh, kw = w_shape
-    return (n, o, h - kh + 1, w - kw + 1)
+    return (int(n), int(o), int(h - kh + 1), int(w - kw + 1))
 
 
 def param_count(c_in, c_out, kh, kw, bias=True):
     return c_out * c_in * kh * kw + (c_out if bias else 0)
 
 
-def learn_kernel(x, y, kernel_shape, steps=300, lr=0.1, start=None, flip=False, zero_grad=True):
-    x = torch.as_tensor(x, dtype=torch.float64)[:, None]
-    y = torch.as_tensor(y, dtype=torch.float64)[:, None]
-    k = torch.zeros(1, 1, *kernel_shape, dtype=torch.float64, requires_grad=True)
+def learn_kernel(x, y, kernel_shape, steps=300, lr=0.3, *, flip=False, zero_grad=True, y_channel=True,
+                 summed=False, dtype=torch.float64):
+    x = torch.as_tensor(x, dtype=dtype)[:, None]
+    y = torch.as_tensor(y, dtype=dtype)
+    if y_channel:
+        y = y[:, None]
+    k = torch.zeros(1, 1, *kernel_shape, dtype=dtype, requires_grad=True)
     optimizer = torch.optim.SGD([k], lr=lr)
     for _ in range(steps):
         if zero_grad:
             optimizer.zero_grad()
         kernel = k.flip(-1, -2) if flip else k
-        loss = ((F.conv2d(x, kernel) - y) ** 2).mean()
+        errors = (F.conv2d(x, kernel) - y) ** 2
+        loss = errors.sum() if summed else errors.mean()
         loss.backward()
         optimizer.step()
     return k.detach()[0, 0]
+
+
+def learn_kernel_lstsq(x, y, kernel_shape, steps=300, lr=0.3):
+    """The closed-form least-squares kernel: right answer, but not what `steps` steps of descent give."""
+    windows = np.lib.stride_tricks.sliding_window_view(np.asarray(x), kernel_shape, axis=(1, 2))
+    solution = np.linalg.lstsq(windows.reshape(-1, int(np.prod(kernel_shape))), np.asarray(y).ravel(), rcond=None)[0]
+    return torch.tensor(solution.reshape(kernel_shape))
 
 
 SOLUTIONS = {
@@ -86,15 +98,33 @@ def test_not_attempted(exercise_id, answer):
     assert run_check(exercise_id, answer).status == NOT_ATTEMPTED
 
 
-def test_torch_and_float32_answers_are_accepted():
+def test_float32_and_torch_answers_are_accepted_where_the_notebook_allows_them():
+    as_numpy32 = lambda fn: (lambda *a: np.asarray(fn(*a), dtype=np.float32))  # noqa: E731
     as_torch32 = lambda fn: (lambda *a: torch.tensor(fn(*a), dtype=torch.float32))  # noqa: E731
     for exercise_id in ("conv.corr2d", "conv.convolve2d", "conv.multi_in", "conv.conv2d"):
+        result = run_check(exercise_id, as_numpy32(SOLUTIONS[exercise_id]))
+        assert result.status == PASSED, result.message
+    for exercise_id in ("conv.multi_in", "conv.conv2d"):  # their results are only compared, never sliced
         result = run_check(exercise_id, as_torch32(SOLUTIONS[exercise_id]))
         assert result.status == PASSED, result.message
     torch_conv2d = lambda x, w, b: F.conv2d(torch.tensor(x), torch.tensor(w), torch.tensor(b))  # noqa: E731
     assert run_check("conv.conv2d", torch_conv2d).status == PASSED
-    assert run_check("conv.output_shape", lambda xs, ws: np.array(conv_output_shape(xs, ws))).status == PASSED
+    torch_shape = lambda xs, ws: torch.Size(conv_output_shape(xs, ws))  # noqa: E731  (a tuple of ints)
+    assert run_check("conv.output_shape", torch_shape).status == PASSED
     assert run_check("conv.param_count", lambda *a, **k: np.int64(param_count(*a, **k))).status == PASSED
+    float32_learner = lambda *a, **k: learn_kernel(*a, **k, dtype=torch.float32)  # noqa: E731
+    result = run_check("conv.learn_kernel", float32_learner)
+    assert result.status == PASSED, result.message
+
+
+def test_learn_kernel_follows_the_exact_gradient_descent_path():
+    from utils.checks.ch02_convolution_and_channels import _learn_cases, gd_path, ref_conv2d
+
+    for _, x, k, steps, lr in _learn_cases():
+        y = ref_conv2d(x[:, None], k[None, None])[:, 0]
+        got = learn_kernel(torch.from_numpy(x), torch.from_numpy(y), k.shape, steps=steps, lr=lr).numpy()
+        assert np.allclose(got, gd_path(x, y, k.shape, steps, lr), rtol=1e-9, atol=1e-12)
+    assert result_message_has("conv.learn_kernel", learn_kernel_lstsq, "exact answer")
 
 
 def test_not_a_function_is_rejected():
@@ -134,18 +164,23 @@ def corr2d_swapped_kernel_shape(x, k):
 
 CORR2D_BUGS = {
     "flipped kernel": (lambda x, k: corr2d(x, k[::-1, ::-1]), "flipped"),
-    "transposed kernel": (lambda x, k: corr2d(x, k.T) if k.shape[0] == k.shape[1] else corr2d(x, k), "transposed"),
+    "transposed kernel": (lambda x, k: corr2d(x, k.T) if k.shape[0] == k.shape[1] else corr2d(x, k),
+                          "uses the transposed kernel"),
+    "flipped left-right only": (lambda x, k: corr2d(x, k[:, ::-1]), "y[i, j] = sum_u sum_v"),
+    "returns a torch tensor": (lambda x, k: torch.from_numpy(corr2d(x, k)), "torch tensor; return a numpy array"),
+    "returns a list": (lambda x, k: corr2d(x, k).tolist(), "Python list"),
     "one row short": (lambda x, k: corr2d(x, k)[:-1], "one row short"),
     "one column short": (lambda x, k: corr2d(x, k)[:, :-1], "one column short"),
     "one row and column short": (lambda x, k: corr2d(x, k)[:-1, :-1], "one row and one column short"),
     "integer output": (corr2d_int_output, "dtype"),
-    "square window only": (corr2d_square_window, None),
+    "square window only": (corr2d_square_window, "y[i, j] = sum_u sum_v"),
     "kernel shape unpacked in the wrong order": (corr2d_swapped_kernel_shape, "transposed kernel"),
     "forgot to return": (lambda x, k: None, "None"),
     "returns an array of strings": (lambda x, k: np.array([["a"]]), "dtype"),
-    "products not summed": (lambda x, k: np.array([[x[i:i + k.shape[0], j:j + k.shape[1]].ravel() @ np.ones(k.size)
-                                                   for j in range(x.shape[1] - k.shape[1] + 1)]
-                                                  for i in range(x.shape[0] - k.shape[0] + 1)]), None),
+    "kernel ignored (window sums)": (lambda x, k: np.array([[x[i:i + k.shape[0], j:j + k.shape[1]].sum()
+                                                           for j in range(x.shape[1] - k.shape[1] + 1)]
+                                                          for i in range(x.shape[0] - k.shape[0] + 1)]),
+                                     "y[i, j] = sum_u sum_v"),
     "mutates but returns input": (lambda x, k: x, "shape"),
 }
 
@@ -154,9 +189,10 @@ CONVOLVE2D_BUGS = {
     "flipped rows only": (lambda x, k: corr2d(x, k[::-1, :]), "upside down"),
     "flipped columns only": (lambda x, k: corr2d(x, k[:, ::-1]), "left-right"),
     "transposed instead of flipped": (lambda x, k: corr2d(x, k.T) if k.shape[0] == k.shape[1] else convolve2d(x, k)[:-1],
-                                      None),
+                                      "instead of flipping"),
     "flipped and one row short": (lambda x, k: convolve2d(x, k)[:-1], "one row short"),
-    "flips the image instead of the kernel": (lambda x, k: corr2d(x[::-1, ::-1], k), None),
+    "flips the image instead of the kernel": (lambda x, k: corr2d(x[::-1, ::-1], k), "cross-correlation with the flipped"),
+    "returns a torch tensor": (lambda x, k: torch.from_numpy(convolve2d(x, k)), "torch tensor; return a numpy array"),
 }
 
 
@@ -173,6 +209,9 @@ MULTI_IN_BUGS = {
     "mean over channels": (lambda x, k: corr2d_multi_in(x, k) / len(x), "averaged"),
     "per-channel maps not summed": (lambda x, k: np.stack([corr2d(x[c], k[c]) for c in range(len(x))]), "one map"),
     "summed over rows": (lambda x, k: np.stack([corr2d(x[c], k[c]) for c in range(len(x))]).sum(axis=1), "axis 1"),
+    "last channel only": (lambda x, k: corr2d(x[-1], k[-1]), "`=` instead of `+=`"),
+    "transposed kernel": (lambda x, k: corr2d_multi_in(x, np.swapaxes(k, 1, 2)) if k.shape[1] == k.shape[2]
+                          else corr2d_multi_in(x, k)[:-1], "uses the transposed kernel"),
     "channels paired in reverse": (lambda x, k: corr2d_multi_in(x, k[::-1]), "reverse"),
     "every channel with every kernel": (lambda x, k: sum(corr2d(xc, kc) for xc in x for kc in k), "every kernel"),
     "flipped kernel": (lambda x, k: corr2d_multi_in(x, k[:, ::-1, ::-1]), "flipped"),
@@ -211,13 +250,17 @@ CONV2D_BUGS = {
     "= instead of +=": (conv2d_assign, "+="),
     "flipped kernel": (lambda x, w, b: conv2d(x, w[:, :, ::-1, ::-1], b), "flipped"),
     "transposed kernel": (lambda x, w, b: conv2d(x, np.swapaxes(w, 2, 3), b) if w.shape[2] == w.shape[3]
-                          else conv2d(x, w, b)[..., :-1, :], None),
+                          else conv2d(x, w, b)[..., :-1, :], "uses the transposed kernel"),
     "one row short": (lambda x, w, b: conv2d(x, w, b)[:, :, :-1], "one row short"),
-    "(O, N) layout": (lambda x, w, b: np.swapaxes(conv2d(x, w, b), 0, 1), None),
-    "summed over the batch": (conv2d_sum_over_batch, None),
-    "first example repeated": (lambda x, w, b: np.broadcast_to(conv2d(x[:1], w, b), (len(x),) + conv2d(x[:1], w, b).shape[1:]), None),
-    "first filter for every output": (lambda x, w, b: conv2d(x, np.broadcast_to(w[:1], w.shape), b), None),
-    "mean over channels": (lambda x, w, b: conv2d(x, w / x.shape[1], b), None),
+    "(O, N) layout": (lambda x, w, b: np.swapaxes(conv2d(x, w, b), 0, 1), "(N, O, H', W')"),
+    "summed over the batch": (conv2d_sum_over_batch, "summed over the batch axis"),
+    "first example repeated": (lambda x, w, b: np.broadcast_to(conv2d(x[:1], w, b), (len(x),) + conv2d(x[:1], w, b).shape[1:]),
+                               "repeats example 0"),
+    "first filter for every output": (lambda x, w, b: conv2d(x, np.broadcast_to(w[:1], w.shape), b), "from w[0]"),
+    "mean over channels": (lambda x, w, b: conv2d(x, w / x.shape[1], b), "averaged over the input channels"),
+    "first input channel only": (lambda x, w, b: conv2d(x[:, :1], w[:, :1], b), "only the first input channel"),
+    "weights indexed w[c, o]": (lambda x, w, b: conv2d(x, np.swapaxes(w, 0, 1), b) if w.shape[0] == w.shape[1]
+                                else conv2d(x, w, b), "w[c, o]"),  # the layouts differ only when O == C
     "bias subtracted": (lambda x, w, b: conv2d(x, w, -b), "subtracted"),
 }
 
@@ -227,8 +270,14 @@ OUTPUT_SHAPE_BUGS = {
     "HWC order": (lambda xs, ws: (xs[0], xs[2] - ws[2] + 1, xs[3] - ws[3] + 1, ws[0]), "(N, O, H', W')"),
     "kh and kw swapped": (lambda xs, ws: (xs[0], ws[0], xs[2] - ws[3] + 1, xs[3] - ws[2] + 1), "kh - 1"),
     "no shrinking": (lambda xs, ws: (xs[0], ws[0], xs[2], xs[3]), "smaller"),
-    "batch dropped": (lambda xs, ws: (ws[0], xs[2] - ws[2] + 1, xs[3] - ws[3] + 1), None),
+    "batch dropped": (lambda xs, ws: (ws[0], xs[2] - ws[2] + 1, xs[3] - ws[3] + 1), "(N, C, H, W) with O filters"),
+    "batch and channels swapped": (lambda xs, ws: (ws[0], xs[0], xs[2] - ws[2] + 1, xs[3] - ws[3] + 1), "batch first"),
     "returns a string": (lambda xs, ws: "(1, 4, 28, 28)", "tuple of 4 integers"),
+    "returns a list": (lambda xs, ws: list(conv_output_shape(xs, ws)), "round brackets"),
+    "returns a numpy array": (lambda xs, ws: np.array(conv_output_shape(xs, ws)), "not a numpy array"),
+    "returns floats": (lambda xs, ws: tuple(float(v) for v in conv_output_shape(xs, ws)), "integer arithmetic"),
+    "returns numpy integers": (lambda xs, ws: tuple(np.int64(v) for v in conv_output_shape(xs, ws)), "int(...)"),
+    "forgot to return": (lambda xs, ws: None, "None"),
 }
 
 PARAM_COUNT_BUGS = {
@@ -239,18 +288,43 @@ PARAM_COUNT_BUGS = {
     "one kernel only": (lambda ci, co, kh, kw, bias=True: ci * kh * kw + (co if bias else 0), "multiply by c_out"),
     "kernels without input depth": (lambda ci, co, kh, kw, bias=True: co * kh * kw + (co if bias else 0),
                                     "spans all c_in"),
-    "bias per (in, out) pair": (lambda ci, co, kh, kw, bias=True: co * ci * kh * kw + (co * ci if bias else 0), None),
+    "bias per (in, out) pair": (lambda ci, co, kh, kw, bias=True: co * ci * kh * kw + (co * ci if bias else 0),
+                                "not per (in, out) pair"),
     "square kernel assumed": (lambda ci, co, kh, kw, bias=True: co * ci * kh * kh + (co if bias else 0), "kh * kw"),
     "kh + kw": (lambda ci, co, kh, kw, bias=True: co * ci * (kh + kw) + (co if bias else 0), "kh + kw"),
-    "float division": (lambda ci, co, kh, kw, bias=True: (co * ci * kh * kw + (co if bias else 0)) / 2, None),
+    "float division": (lambda ci, co, kh, kw, bias=True: (co * ci * kh * kw + (co if bias else 0)) / 2, "should be an int"),
+    "float result": (lambda ci, co, kh, kw, bias=True: float(param_count(ci, co, kh, kw, bias)), "should be an int"),
 }
 
 LEARN_KERNEL_BUGS = {
-    "no optimizer step": (lambda x, y, s: torch.zeros(s, dtype=torch.float64), "did not move"),
-    "true convolution fitted": (lambda x, y, s: learn_kernel(x, y, s, flip=True), "flipped"),
-    "too few steps": (lambda x, y, s: learn_kernel(x, y, s, steps=3), None),
-    "learning rate too large": (lambda x, y, s: learn_kernel(x, y, s, lr=5.0), "inf or nan"),
-    "transposed result": (lambda x, y, s: learn_kernel(x, y, s).T, "transposed"),
+    "no optimizer step": (lambda x, y, s, steps=300, lr=0.3: torch.zeros(s, dtype=torch.float64), "did not move"),
+    "true convolution fitted": (lambda x, y, s, steps=300, lr=0.3: learn_kernel(x, y, s, steps, lr, flip=True),
+                                "flipped"),
+    "fixed number of steps": (lambda x, y, s, steps=300, lr=0.3: learn_kernel(x, y, s, 300, lr),
+                              "take exactly `steps` steps (the argument)"),
+    "fixed learning rate": (lambda x, y, s, steps=300, lr=0.3: learn_kernel(x, y, s, steps, 0.3), "use the lr argument"),
+    "three steps whatever steps says": (lambda x, y, s, steps=300, lr=0.3: learn_kernel(x, y, s, 3, lr),
+                                        "exactly steps=300 steps"),
+    "one step too few": (lambda x, y, s, steps=300, lr=0.3: learn_kernel(x, y, s, max(steps - 1, 0), lr),
+                         "zeroing the gradient each step"),
+    "closed-form least squares": (learn_kernel_lstsq, "exact answer"),
+    "learning rate too large": (lambda x, y, s, steps=300, lr=0.3: learn_kernel(x, y, s, steps, 5.0), "inf or nan"),
+    "transposed result": (lambda x, y, s, steps=300, lr=0.3: learn_kernel(x, y, s, steps, lr).T, "transposed"),
+    "gradients never zeroed": (lambda x, y, s, steps=300, lr=0.3: learn_kernel(x, y, s, steps, lr, zero_grad=False),
+                               "optimizer.zero_grad()"),
+    "target without channel axis": (lambda x, y, s, steps=300, lr=0.3: learn_kernel(x, y, s, steps, lr,
+                                                                                   y_channel=False),
+                                    "silently broadcasts"),
+    "squared errors summed": (lambda x, y, s, steps=300, lr=0.3: learn_kernel(x, y, s, steps, lr, summed=True),
+                              "mean (not the sum)"),
+    "returns a numpy array": (lambda x, y, s, steps=300, lr=0.3: learn_kernel(x, y, s, steps, lr).numpy(),
+                              "return a torch tensor"),
+    "returns a tensor that requires grad": (lambda x, y, s, steps=300, lr=0.3:
+                                            learn_kernel(x, y, s, steps, lr).requires_grad_(),
+                                            "still requires grad"),
+    "returns the (1, 1, kh, kw) weight": (lambda x, y, s, steps=300, lr=0.3: learn_kernel(x, y, s, steps, lr)[None, None],
+                                          "kernel[0, 0]"),
+    "forgot to return": (lambda x, y, s, steps=300, lr=0.3: None, "None"),
 }
 
 BUGS = [(eid, name, fn, word) for eid, table in [
@@ -263,13 +337,41 @@ BUGS = [(eid, name, fn, word) for eid, table in [
 def test_planted_bug_is_rejected(exercise_id, name, fn, word):
     result = run_check(exercise_id, fn)
     assert result.status == FAILED, f"{exercise_id} accepted the planted bug {name!r}"
-    if word is not None:
-        assert word in result.message, result.message
+    assert word in result.message, result.message
 
 
 @pytest.mark.parametrize("exercise_id", sorted(SOLUTIONS))
 def test_every_check_has_at_least_three_mutants(exercise_id):
     assert sum(1 for b in BUGS if b[0] == exercise_id) >= 3
+
+
+def result_message_has(exercise_id, answer, word):
+    result = run_check(exercise_id, answer)
+    return result.status == FAILED and word in result.message
+
+
+def test_every_planted_bug_names_its_own_mistake():
+    assert all(word for *_, word in BUGS)
+    # the readable first cases are not linear ramps, so these mistakes are told apart there
+    assert result_message_has("conv.conv2d", CONV2D_BUGS["transposed kernel"][0], "x (N, C, H, W) = (1, 2, 3, 3)")
+    assert result_message_has("conv.corr2d", CORR2D_BUGS["transposed kernel"][0], "x 3x3, k 2x2")
+    assert result_message_has("conv.convolve2d", CONVOLVE2D_BUGS["transposed instead of flipped"][0], "x 3x3, k 2x2")
+
+
+def test_requires_a_numpy_result_where_later_cells_use_numpy():
+    message = run_check("conv.corr2d", CORR2D_BUGS["returns a torch tensor"][0]).message
+    assert "x 3x3, k 2x2" in message
+
+
+def test_learn_kernel_is_called_with_explicit_steps_and_lr():
+    seen = []
+
+    def spy(x, y, kernel_shape, steps=300, lr=0.3):
+        seen.append((steps, lr))
+        return learn_kernel(x, y, kernel_shape, steps, lr)
+
+    assert run_check("conv.learn_kernel", spy).status == PASSED
+    assert (0, 0.3) in seen and len({s for s, _ in seen}) > 2 and len({lr for _, lr in seen}) > 1
 
 
 def test_failure_message_names_the_case():

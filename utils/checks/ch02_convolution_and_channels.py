@@ -14,7 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .compare import assert_array_matches, assert_equal, call, require_callable, to_array
+from .compare import ATOL, RTOL, assert_array_matches, assert_equal, call, require_callable, to_array
 from .core import CheckFailed, register
 
 # ----------------------------------------------------------------------------------------------------------
@@ -68,14 +68,51 @@ def _float_result(got, case: str, what: str = "the result") -> None:
         )
 
 
+def _require_ndarray(got, case: str, what: str = "the result") -> None:
+    """Later cells slice and convert these results with numpy: a torch tensor or a list would break them."""
+    if got is None or isinstance(got, np.ndarray):
+        return  # None gets its own message from to_array
+    if isinstance(got, torch.Tensor):
+        raise CheckFailed(
+            f"failed on case {case}:\n  {what} is a torch tensor; return a numpy array (the inputs are numpy "
+            "arrays, and later cells use numpy on your result).\n  hint: build the output with np.zeros(...) and "
+            "numpy operations, or convert at the end with .numpy()."
+        )
+    if isinstance(got, (list, tuple)):
+        to_array(got, case=case, what=what)  # the standard message for Python lists
+    raise CheckFailed(f"failed on case {case}:\n  {what} should be a numpy array, got {type(got).__name__}.")
+
+
+def _unambiguous(mistakes: dict, expected: np.ndarray) -> dict:
+    """Keep only the known mistakes that a wrong answer can be told apart by on this case.
+
+    A mistake whose result equals the correct one (or is not finite) can never be diagnosed; two mistakes
+    with the same result cannot be told apart, so neither hint is given (the general hint is shown instead).
+    """
+    items = []
+    for text, wrong in mistakes.items():
+        if wrong is None:
+            continue
+        wrong = np.asarray(wrong, dtype=np.float64)
+        if not np.all(np.isfinite(wrong)):
+            continue
+        if wrong.shape == expected.shape and np.allclose(wrong, expected, rtol=RTOL, atol=ATOL):
+            continue
+        items.append((text, wrong))
+    same = lambda a, b: a.shape == b.shape and np.allclose(a, b, rtol=RTOL, atol=ATOL)  # noqa: E731
+    return {text: wrong for i, (text, wrong) in enumerate(items)
+            if not any(same(wrong, other) for j, (_, other) in enumerate(items) if j != i)}
+
+
 def _describe(a: np.ndarray) -> str:
     return "x".join(str(s) for s in a.shape)
 
 
 def _random_cases_2d(rng: np.random.Generator):
     """Single-channel (x, k) pairs: worked examples first, then non-square, 1x1, kernel equal to the input."""
-    yield np.arange(9.0).reshape(3, 3) / 2 + 0.25, np.array([[0.0, 1.0], [2.0, 3.0]])   # small and readable
-    yield np.arange(20.0).reshape(4, 5) * 0.3 - 1.1, np.array([[1.0, 2.0, -1.5]])       # 1x3 kernel, non-square x
+    # small and readable, but not a linear ramp: on a ramp different mistakes give identical results
+    yield np.array([[3.0, 1.0, 4.0], [1.0, 5.0, 9.0], [2.0, 6.0, 5.0]]) / 2, np.array([[0.0, 1.0], [2.0, 3.0]])
+    yield (np.arange(20.0).reshape(4, 5) * 7 % 11) * 0.3 - 1.1, np.array([[1.0, 2.0, -1.5]])  # 1x3, non-square x
     for (h, w), (kh, kw) in [((6, 6), (3, 3)), ((5, 8), (2, 3)), ((9, 4), (4, 2)), ((7, 7), (1, 1)),
                              ((4, 6), (4, 6)), ((3, 5), (3, 1)), ((10, 7), (5, 5)), ((1, 6), (1, 2)),
                              ((8, 5), (3, 4)), ((6, 9), (2, 7))]:
@@ -92,10 +129,10 @@ def _spatial_mistakes(expected: np.ndarray, x: np.ndarray, k: np.ndarray, fn_ref
     kh, kw = k.shape[-2:]
     if flip_is_mistake and not np.allclose(k, _flip(k)):
         mistakes["your result is the kernel-flipped version (true convolution). Cross-correlation does not "
-                  "flip: y[i, j] = sum_a sum_b x[i + a, j + b] * k[a, b]."] = fn_ref(x, _flip(k))
+                  "flip: y[i, j] = sum_u sum_v x[i + u, j + v] * k[u, v]."] = fn_ref(x, _flip(k))
     if kh == kw and kh > 1 and not np.allclose(k, np.swapaxes(k, -1, -2)):
-        mistakes["your result uses the transposed kernel: k[a, b] multiplies x[i + a, j + b], with a along the "
-                  "rows (height) and b along the columns (width). Check the order of your indices."] = \
+        mistakes["your result uses the transposed kernel: k[u, v] multiplies x[i + u, j + v], with u along the "
+                  "rows (height) and v along the columns (width). Check the order of your indices."] = \
             fn_ref(x, np.swapaxes(k, -1, -2))
     if expected.shape[-2] > 1:
         mistakes["your output is one row short: the last window starts at row H - kh, so there are "
@@ -133,12 +170,13 @@ def check_corr2d(answer) -> str:
     for x, k in _random_cases_2d(rng):
         case = f"x {_describe(x)}, k {_describe(k)}"
         got = call(fn, x, k, case=case)
+        _require_ndarray(got, case)
         _float_result(got, case)
         expected = ref_corr2d(x, k)
         _check_shape(got, expected, x, k, case)
         mistakes = _spatial_mistakes(expected, x, k, ref_corr2d, flip_is_mistake=True)
-        assert_array_matches(got, expected, case=case, known_mistakes=mistakes,
-                             hint="y[i, j] = sum_a sum_b x[i + a, j + b] * k[a, b] for i < H - kh + 1, "
+        assert_array_matches(got, expected, case=case, known_mistakes=_unambiguous(mistakes, expected),
+                             hint="y[i, j] = sum_u sum_v x[i + u, j + v] * k[u, v] for i < H - kh + 1, "
                                   "j < W - kw + 1.")
         count += 1
     return f"{count} cases"
@@ -152,6 +190,7 @@ def check_convolve2d(answer) -> str:
     for x, k in _random_cases_2d(rng):
         case = f"x {_describe(x)}, k {_describe(k)}"
         got = call(fn, x, k, case=case)
+        _require_ndarray(got, case)
         _float_result(got, case)
         expected = ref_corr2d(x, _flip(k))
         _check_shape(got, expected, x, k, case)
@@ -169,8 +208,8 @@ def check_convolve2d(answer) -> str:
             mistakes["you transposed the kernel (k.T) instead of flipping it; the flip reverses both axes, "
                      "k[::-1, ::-1] (a rotation by 180 degrees)."] = ref_corr2d(x, k.T)
         mistakes.update(_spatial_mistakes(expected, x, _flip(k), ref_corr2d, flip_is_mistake=False))
-        assert_array_matches(got, expected, case=case, known_mistakes=mistakes,
-                             hint="(x * k)[i, j] = sum_a sum_b x[i + a, j + b] * k[kh-1-a, kw-1-b]: "
+        assert_array_matches(got, expected, case=case, known_mistakes=_unambiguous(mistakes, expected),
+                             hint="(x * k)[i, j] = sum_u sum_v x[i + u, j + v] * k[kh-1-u, kw-1-v]: "
                                   "cross-correlation with the flipped kernel.")
         count += 1
     return f"{count} cases"
@@ -181,7 +220,7 @@ def check_convolve2d(answer) -> str:
 
 
 def _multi_in_cases(rng: np.random.Generator):
-    yield np.arange(18.0).reshape(2, 3, 3) / 4 + 0.1, np.array([[[0.0, 1.0], [2.0, 3.0]], [[1.0, 2.0], [3.0, 4.0]]])
+    yield (np.arange(18.0) * 5 % 7).reshape(2, 3, 3) / 4 + 0.1, np.array([[[0.0, 1.0], [2.0, 3.0]], [[1.0, 2.0], [3.0, 4.0]]])
     for c, (h, w), (kh, kw) in [(1, (5, 5), (3, 3)), (3, (6, 6), (3, 3)), (3, (7, 5), (2, 3)), (2, (4, 9), (3, 2)),
                                 (4, (5, 5), (1, 1)), (3, (4, 6), (4, 6)), (5, (6, 7), (3, 3)), (2, (8, 3), (5, 2)),
                                 (3, (9, 9), (5, 5))]:
@@ -221,8 +260,8 @@ def check_multi_in(answer) -> str:
                      "sum over c of corr2d(x[c], k[c])."] = sum(ref_corr2d(x[i], k[j]) for i in range(c)
                                                                  for j in range(c))
         mistakes.update(_spatial_mistakes(expected, x, k, ref_multi_in, flip_is_mistake=True))
-        assert_array_matches(got, expected, case=case, known_mistakes=mistakes,
-                             hint="y[i, j] = sum_c sum_a sum_b x[c, i + a, j + b] * k[c, a, b]: the sum of "
+        assert_array_matches(got, expected, case=case, known_mistakes=_unambiguous(mistakes, expected),
+                             hint="y[i, j] = sum_c sum_u sum_v x[c, i + u, j + v] * k[c, u, v]: the sum of "
                                   "corr2d(x[c], k[c]) over the channels c.")
         count += 1
     return f"{count} cases"
@@ -236,7 +275,7 @@ def _conv2d_cases(rng: np.random.Generator):
     def case(n, c, o, h, w, kh, kw):
         return rng.normal(size=(n, c, h, w)), rng.normal(size=(o, c, kh, kw)), rng.normal(size=o)
 
-    yield (np.arange(18.0).reshape(1, 2, 3, 3) / 4 + 0.1,
+    yield ((np.arange(18.0) * 5 % 7).reshape(1, 2, 3, 3) / 4 + 0.1,
            np.array([[[[0.0, 1.0], [2.0, 3.0]], [[1.0, 2.0], [3.0, 4.0]]]]), np.array([0.5]))
     for shape in [(1, 1, 1, 5, 5, 3, 3), (1, 3, 4, 8, 8, 5, 5), (2, 3, 2, 6, 7, 3, 3), (3, 2, 3, 5, 9, 2, 4),
                   (2, 1, 4, 7, 5, 3, 2), (4, 3, 2, 4, 4, 1, 1), (2, 2, 3, 5, 6, 5, 6), (3, 4, 3, 6, 6, 3, 3),
@@ -286,16 +325,15 @@ def check_conv2d(answer) -> str:
             mistakes["your result has the batch and output-channel axes swapped: the layout is "
                      "(N, O, H', W')."] = np.swapaxes(expected, 0, 1)
         if o == c and o > 1:
-            mistakes["you indexed the weights as w[c, o]; the layout is w[o, c, a, b] (out channel "
+            mistakes["you indexed the weights as w[c, o]; the layout is w[o, c, u, v] (out channel "
                      "first)."] = ref_conv2d(x, np.swapaxes(w, 0, 1), b)
         if o > 1:
             mistakes["every output channel must use its own filter w[o]: your maps all come from w[0]."] = \
                 ref_conv2d(x, np.broadcast_to(w[:1], w.shape), b)
         mistakes.update(_spatial_mistakes(expected, x, w, lambda x_, w_: ref_conv2d(x_, w_, b),
                                           flip_is_mistake=True))
-        mistakes = {hint: wrong for hint, wrong in mistakes.items() if wrong is not None}
-        assert_array_matches(got, expected, case=case, known_mistakes=mistakes,
-                             hint="y[n, o, i, j] = b[o] + sum_c sum_a sum_b x[n, c, i + a, j + b] * w[o, c, a, b].")
+        assert_array_matches(got, expected, case=case, known_mistakes=_unambiguous(mistakes, expected),
+                             hint="y[n, o, i, j] = b[o] + sum_c sum_u sum_v x[n, c, i + u, j + v] * w[o, c, u, v].")
         count += 1
     return f"{count} cases"
 
@@ -305,12 +343,24 @@ def check_conv2d(answer) -> str:
 
 
 def _as_int_tuple(got, case: str) -> tuple:
-    if hasattr(got, "tolist") and not isinstance(got, (tuple, list)):
-        got = got.tolist()
-    if isinstance(got, (tuple, list)) and all(isinstance(v, numbers.Integral) or
-                                              (isinstance(v, float) and v.is_integer()) for v in got):
-        return tuple(int(v) for v in got)
-    raise CheckFailed(f"failed on case {case}:\n  expected a tuple of 4 integers (N, O, H', W'), got {got!r}.")
+    """The spec asks for a tuple of Python ints (a torch.Size, a tuple subclass of ints, is fine too)."""
+    if got is None:
+        raise CheckFailed(f"failed on case {case}:\n  the output shape is None. Did you forget to `return` it?")
+    if not isinstance(got, tuple):
+        how = {"list": "tuple(...) or write (n, o, h, w) with round brackets",
+               "ndarray": "a tuple of Python ints, not a numpy array"}.get(type(got).__name__, "a tuple")
+        raise CheckFailed(f"failed on case {case}:\n  expected a tuple of 4 integers (N, O, H', W'), got a "
+                          f"{type(got).__name__} {got!r}.\n  hint: return {how}.")
+    bad = [v for v in got if type(v) is not int]
+    if bad:
+        floats = any(isinstance(v, float) for v in bad)
+        raise CheckFailed(
+            f"failed on case {case}:\n  expected a tuple of 4 integers (N, O, H', W'), got {got!r} with "
+            f"entries of type {type(bad[0]).__name__}.\n  hint: "
+            + ("sizes are whole numbers: use integer arithmetic (// rather than /) or int(...)." if floats
+               else "convert each entry with int(...).")
+        )
+    return tuple(got)
 
 
 @register("conv.output_shape")
@@ -384,16 +434,55 @@ def check_param_count(answer) -> str:
 # conv.learn_kernel
 
 
+DEFAULT_LR = 0.3  # the defaults of the spec, learn_kernel(x, y, kernel_shape, steps=300, lr=0.3)
+DEFAULT_STEPS = 300
+
+
 def _learn_cases():
+    """(name, x, true kernel, steps, lr): converged, part-way, barely started, not started."""
     rng = np.random.default_rng(24)
     edge = np.array([[-1.0, 0.0, 1.0]] * 3)
-    yield "the vertical edge detector", rng.normal(size=(4, 10, 12)), edge
-    yield "a random 2x4 kernel", rng.normal(size=(3, 9, 8)), np.round(rng.normal(size=(2, 4)), 1)
+    x_edge = rng.normal(size=(4, 10, 12))
+    x_rand, k_rand = rng.normal(size=(3, 9, 8)), np.round(rng.normal(size=(2, 4)), 1)
+    yield "the vertical edge detector", x_edge, edge, DEFAULT_STEPS, DEFAULT_LR
+    yield "a random 2x4 kernel", x_rand, k_rand, 8, 0.004
+    yield "the vertical edge detector, a few small steps", x_edge, edge, 4, 0.02
+    yield "a random 2x4 kernel, no steps", x_rand, k_rand, 0, DEFAULT_LR
+
+
+def gd_path(x: np.ndarray, y: np.ndarray, shape: tuple, steps: int, lr: float, *, accumulate: bool = False,
+            broadcast: bool = False, summed: bool = False) -> np.ndarray:
+    """Plain gradient descent on the mean squared error of corr(x, k) against y, from k = 0, in closed form.
+
+    Every prediction is linear in k: with P the matrix of flattened windows, the loss is mean((P k - y)^2)
+    and its gradient 2/M P^T (P k - y). The flags reproduce known mistakes: gradients never zeroed
+    (``accumulate``), y without its channel axis so the difference broadcasts to (N, N, H', W')
+    (``broadcast``), and the squared errors summed instead of averaged (``summed``).
+    """
+    n = len(x)
+    windows = np.lib.stride_tricks.sliding_window_view(x, shape, axis=(1, 2))   # (N, H', W', kh, kw)
+    p = windows.reshape(n, -1, int(np.prod(shape)))                              # (N, H'W', kh kw)
+    m = p.shape[0] * p.shape[1]
+    flat = p.reshape(m, -1)
+    a = flat.T @ flat
+    if broadcast:  # mean over (n, n') of (P_n k - y_n')^2: every image is fitted to the mean target
+        c = p.sum(axis=0).T @ y.reshape(n, -1).sum(axis=0) / n
+    else:
+        c = flat.T @ y.ravel()
+    scale = 2.0 if summed else 2.0 / m
+    k = np.zeros(a.shape[0])
+    g_total = np.zeros_like(k)
+    with np.errstate(all="ignore"):
+        for _ in range(steps):
+            g = scale * (a @ k - c)
+            g_total = g_total + g if accumulate else g
+            k = k - lr * g_total
+    return k.reshape(shape)
 
 
 @register("conv.learn_kernel")
 def check_learn_kernel(answer) -> str:
-    fn = require_callable(answer, "learn_kernel(x, y, kernel_shape)")
+    fn = require_callable(answer, "learn_kernel(x, y, kernel_shape, steps, lr)")
     # The tensors are tiny: one thread is fastest, and it keeps the check quick on a loaded machine, where
     # several spinning threads per tiny op can make 300 steps take seconds. Restored afterwards.
     threads = torch.get_num_threads()
@@ -404,30 +493,72 @@ def check_learn_kernel(answer) -> str:
         torch.set_num_threads(threads)
 
 
+def _learned_kernel(got, shape: tuple, case: str) -> np.ndarray:
+    """The answer must be a detached torch tensor of shape kernel_shape: the notebook calls .numpy() on it."""
+    if got is None:
+        raise CheckFailed(f"failed on case {case}:\n  the learned kernel is None. Did you forget to `return` it?")
+    if not isinstance(got, torch.Tensor):
+        raise CheckFailed(
+            f"failed on case {case}:\n  the learned kernel is a {type(got).__name__}; return a torch tensor "
+            "of shape (kh, kw), detached from the graph: kernel.detach()[0, 0]."
+        )
+    if got.requires_grad:
+        raise CheckFailed(
+            f"failed on case {case}:\n  the learned kernel still requires grad (it is part of the autograd "
+            "graph), so .numpy() on it fails.\n  hint: return kernel.detach()[0, 0]."
+        )
+    array = to_array(got, case=case, what="the learned kernel")
+    if array.shape != tuple(shape):
+        if array.shape == (1, 1) + tuple(shape):
+            hint = "return the (kh, kw) kernel itself, kernel[0, 0], not the (1, 1, kh, kw) weight tensor."
+        elif array.shape == tuple(shape)[::-1]:
+            hint = "return the kernel with shape kernel_shape = (kh, kw), not transposed."
+        else:
+            hint = "return a tensor of shape kernel_shape = (kh, kw)."
+        raise CheckFailed(f"failed on case {case}:\n  expected shape {tuple(shape)}, got {array.shape}\n  hint: "
+                          + hint)
+    if not np.all(np.isfinite(array)):
+        raise CheckFailed(f"failed on case {case}:\n  your kernel contains inf or nan: the loss blew up. Use "
+                          "the lr you are given, and the mean (not the sum) of the squared errors.")
+    return array
+
+
 def _check_learn_kernel(fn) -> str:
     count = 0
-    for name, x, k in _learn_cases():
+    for name, x, k, steps, lr in _learn_cases():
         y = ref_conv2d(x[:, None], k[None, None])[:, 0]
-        case = f"{name}: x {x.shape}, y {y.shape}, kernel_shape {k.shape}"
-        got = call(fn, torch.from_numpy(x), torch.from_numpy(y), k.shape, case=case)
-        got_array = to_array(got, case=case, what="the learned kernel")
+        case = f"{name}: x {x.shape}, y {y.shape}, kernel_shape {k.shape}, steps={steps}, lr={lr}"
+        got = call(fn, torch.from_numpy(x), torch.from_numpy(y), k.shape, steps=steps, lr=lr, case=case)
+        got_array = _learned_kernel(got, k.shape, case)
+        expected = gd_path(x, y, k.shape, steps, lr)
         mistakes = {
             "your kernel did not move from its starting point: call optimizer.step() (or update the weights "
             "by hand) inside the loop, after loss.backward().": np.zeros_like(k),
+            "your gradients accumulate: backward() adds to kernel.grad and optimizer.step() does not clear it. "
+            "Call optimizer.zero_grad() (or set kernel.grad = None) in every step, before loss.backward().":
+                gd_path(x, y, k.shape, steps, lr, accumulate=True),
+            "the target has no channel axis: F.conv2d(x, kernel) has shape (N, 1, H', W') and y (N, H', W'), so "
+            "their difference silently broadcasts to (N, N, H', W'). Use y[:, None] (the target shape mismatch "
+            "makes every image fit the mean target).": gd_path(x, y, k.shape, steps, lr, broadcast=True),
+            "you summed the squared errors; the loss L is their mean (.mean()), which sets the step size.":
+                gd_path(x, y, k.shape, steps, lr, summed=True),
             "your kernel is the flipped one: the targets were made by cross-correlation (F.conv2d), so fit "
-            "with F.conv2d, not with a true convolution.": _flip(k),
+            "with F.conv2d, not with a true convolution.": _flip(expected),
+            "your kernel is transposed: weight k[u, v] multiplies x[i + u, j + v], u along the rows.":
+                expected.T if k.shape[0] == k.shape[1] else None,
+            f"your kernel is what {steps} steps with lr = {DEFAULT_LR} give: use the lr argument, not a fixed "
+            "learning rate.": gd_path(x, y, k.shape, steps, DEFAULT_LR) if lr != DEFAULT_LR else None,
+            f"your kernel is what {DEFAULT_STEPS} steps give: take exactly `steps` steps (the argument), not a "
+            "fixed number.": gd_path(x, y, k.shape, DEFAULT_STEPS, lr) if steps != DEFAULT_STEPS else None,
+            f"your kernel is the exact answer, but {steps} steps of gradient descent with lr = {lr}, starting "
+            "from zeros, do not get there: take exactly `steps` plain gradient steps with learning rate lr (no "
+            "closed-form solution, no extra iterations).": k,
         }
-        if k.shape[0] == k.shape[1]:
-            mistakes["your kernel is transposed: weight k[a, b] multiplies x[i + a, j + b], a along the rows."] = k.T
-        elif got_array.shape == k.shape[::-1]:
-            raise CheckFailed(f"failed on case {case}:\n  expected shape {k.shape}, got {got_array.shape}\n  hint: "
-                              "return the kernel with shape kernel_shape = (kh, kw), not transposed.")
-        if got_array.shape == k.shape and not np.all(np.isfinite(got_array)):
-            raise CheckFailed(f"failed on case {case}:\n  your kernel contains inf or nan: the learning rate is "
-                              "too large for this data (the loss blew up). Try a smaller lr.")
-        assert_array_matches(got_array, k, case=case, known_mistakes=mistakes, rtol=0.0, atol=0.02,
+        assert_array_matches(got_array, expected, case=case, known_mistakes=_unambiguous(mistakes, expected),
                              what="the learned kernel",
-                             hint="minimise the mean squared error between F.conv2d(x, kernel) and y by gradient "
-                                  "descent; if the kernel is close but not there, take more steps or a larger lr.")
+                             hint=f"start from zeros and take exactly steps={steps} steps of plain gradient descent "
+                                  f"(kernel -= lr * grad, lr={lr}, no momentum) on the mean squared error "
+                                  "between F.conv2d(x[:, None], kernel) and y[:, None], zeroing the gradient "
+                                  "each step.")
         count += 1
-    return f"{count} kernels recovered to within 0.02"
+    return f"{count} runs follow gradient descent step by step"
