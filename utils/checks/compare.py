@@ -105,10 +105,13 @@ def to_array(value: Any, *, case: str, what: str = "the result") -> np.ndarray:
 
 def assert_array_matches(got: Any, expected: np.ndarray, *, case: str, hint: str = "",
                          known_mistakes: Mapping[str, Any] | None = None, what: str = "the result",
-                         rtol: float = RTOL, atol: float = ATOL) -> None:
-    """Compare the whole ``got`` array with ``expected``: shape first, then every entry."""
+                         rtol: float = RTOL, atol: float = ATOL, integer_hint: str = "") -> None:
+    """Compare the whole ``got`` array with ``expected``: shape first, then every entry.
+
+    An answer of integer dtype that lost fractions gets ``integer_hint`` (or a generic one) as its hint.
+    """
     expected = np.asarray(expected, dtype=np.float64)
-    integer_answer = _is_integer_array(got)
+    integer_answer = is_integer_array(got)
     got = to_array(got, case=case, what=what)
     if got.shape != expected.shape:
         raise CheckFailed(
@@ -133,12 +136,12 @@ def assert_array_matches(got: Any, expected: np.ndarray, *, case: str, hint: str
     if np.isfinite(diff).any():
         lines.insert(2, f"  largest difference: {_fmt(np.nanmax(diff))}")
     if integer_answer and not np.allclose(expected, np.round(expected)):
-        hint = (f"{what} has an integer dtype, so fractions were cut off. Create the output with a float dtype, "
+        hint = integer_hint or (f"{what} has an integer dtype, so fractions were cut off. Create the output with a float dtype, "
                 "e.g. np.zeros(shape) rather than np.zeros(shape, dtype=x.dtype) or np.zeros_like(int_array).")
     raise CheckFailed("\n".join(lines) + _hint(_diagnose(got, known_mistakes) or hint))
 
 
-def _is_integer_array(value: Any) -> bool:
+def is_integer_array(value: Any) -> bool:
     dtype = getattr(value, "dtype", None)
     if dtype is None:
         return False
