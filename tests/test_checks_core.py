@@ -150,3 +150,30 @@ def test_statuses_are_the_documented_strings():
 def test_integer_result_gets_a_dtype_hint():
     with pytest.raises(CheckFailed, match="integer dtype, so fractions were cut off"):
         assert_array_matches(np.array([0, 1]), np.array([0.5, 1.5]), case="c", hint="generic")
+
+
+def test_a_mistake_that_gives_the_right_answer_is_never_named():
+    expected = np.array([1.0, 2.0])
+    with pytest.raises(CheckFailed) as error:
+        assert_array_matches(np.array([0.0, 0.0]), expected, case="c", hint="generic",
+                             known_mistakes={"harmless here": expected.copy(), "other": np.array([5.0, 5.0])})
+    assert "hint: generic" in str(error.value) and "harmless" not in str(error.value)
+
+
+def test_mistakes_that_look_alike_on_a_case_are_all_named():
+    same_wrong = np.array([0.0, 0.0])
+    with pytest.raises(CheckFailed) as error:
+        assert_array_matches(same_wrong, np.array([1.0, 2.0]), case="c", hint="generic",
+                             known_mistakes={"first cause": same_wrong, "second cause": same_wrong.copy()})
+    assert "hint: first cause\n  or: second cause" in str(error.value)
+
+
+def test_require_float_explains_truncation():
+    from utils.checks.compare import require_float
+
+    require_float(np.zeros(2), case="c")
+    require_float(torch.zeros(2), case="c")
+    with pytest.raises(CheckFailed, match="dtype int64; expected a floating-point array"):
+        require_float(np.zeros(2, dtype=np.int64), case="c")
+    with pytest.raises(CheckFailed, match="dtype uint8"):
+        require_float(torch.zeros(2, dtype=torch.uint8), case="c")

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .compare import ATOL, RTOL, assert_array_matches, assert_equal, call, require_callable, to_array
+from .compare import assert_array_matches, assert_equal, call, require_callable, require_float, to_array
 from .core import CheckFailed, register
 
 # ----------------------------------------------------------------------------------------------------------
@@ -54,20 +54,6 @@ def _per_channel(x: np.ndarray, k: np.ndarray) -> np.ndarray:
 # shared helpers
 
 
-def _float_result(got, case: str, what: str = "the result") -> None:
-    """All inputs are non-integer floats: an integer result has lost its fractions."""
-    dtype = getattr(got, "dtype", None)
-    if dtype is None:
-        return
-    name = str(dtype)
-    if "int" in name or "bool" in name:
-        raise CheckFailed(
-            f"failed on case {case}:\n  {what} has dtype {name}; the inputs are floats, so it must be float too."
-            "\n  hint: create the output with np.zeros(shape) (float64 by default), not np.zeros(shape, dtype=int) "
-            "or np.zeros_like of an integer array."
-        )
-
-
 def _require_ndarray(got, case: str, what: str = "the result") -> None:
     """Later cells slice and convert these results with numpy: a torch tensor or a list would break them."""
     if got is None or isinstance(got, np.ndarray):
@@ -81,27 +67,6 @@ def _require_ndarray(got, case: str, what: str = "the result") -> None:
     if isinstance(got, (list, tuple)):
         to_array(got, case=case, what=what)  # the standard message for Python lists
     raise CheckFailed(f"failed on case {case}:\n  {what} should be a numpy array, got {type(got).__name__}.")
-
-
-def _unambiguous(mistakes: dict, expected: np.ndarray) -> dict:
-    """Keep only the known mistakes that a wrong answer can be told apart by on this case.
-
-    A mistake whose result equals the correct one (or is not finite) can never be diagnosed; two mistakes
-    with the same result cannot be told apart, so neither hint is given (the general hint is shown instead).
-    """
-    items = []
-    for text, wrong in mistakes.items():
-        if wrong is None:
-            continue
-        wrong = np.asarray(wrong, dtype=np.float64)
-        if not np.all(np.isfinite(wrong)):
-            continue
-        if wrong.shape == expected.shape and np.allclose(wrong, expected, rtol=RTOL, atol=ATOL):
-            continue
-        items.append((text, wrong))
-    same = lambda a, b: a.shape == b.shape and np.allclose(a, b, rtol=RTOL, atol=ATOL)  # noqa: E731
-    return {text: wrong for i, (text, wrong) in enumerate(items)
-            if not any(same(wrong, other) for j, (_, other) in enumerate(items) if j != i)}
 
 
 def _describe(a: np.ndarray) -> str:
@@ -171,11 +136,11 @@ def check_corr2d(answer) -> str:
         case = f"x {_describe(x)}, k {_describe(k)}"
         got = call(fn, x, k, case=case)
         _require_ndarray(got, case)
-        _float_result(got, case)
+        require_float(got, case=case)
         expected = ref_corr2d(x, k)
         _check_shape(got, expected, x, k, case)
         mistakes = _spatial_mistakes(expected, x, k, ref_corr2d, flip_is_mistake=True)
-        assert_array_matches(got, expected, case=case, known_mistakes=_unambiguous(mistakes, expected),
+        assert_array_matches(got, expected, case=case, known_mistakes=mistakes,
                              hint="y[i, j] = sum_u sum_v x[i + u, j + v] * k[u, v] for i < H - kh + 1, "
                                   "j < W - kw + 1.")
         count += 1
@@ -191,7 +156,7 @@ def check_convolve2d(answer) -> str:
         case = f"x {_describe(x)}, k {_describe(k)}"
         got = call(fn, x, k, case=case)
         _require_ndarray(got, case)
-        _float_result(got, case)
+        require_float(got, case=case)
         expected = ref_corr2d(x, _flip(k))
         _check_shape(got, expected, x, k, case)
         mistakes = {}
@@ -208,7 +173,7 @@ def check_convolve2d(answer) -> str:
             mistakes["you transposed the kernel (k.T) instead of flipping it; the flip reverses both axes, "
                      "k[::-1, ::-1] (a rotation by 180 degrees)."] = ref_corr2d(x, k.T)
         mistakes.update(_spatial_mistakes(expected, x, _flip(k), ref_corr2d, flip_is_mistake=False))
-        assert_array_matches(got, expected, case=case, known_mistakes=_unambiguous(mistakes, expected),
+        assert_array_matches(got, expected, case=case, known_mistakes=mistakes,
                              hint="(x * k)[i, j] = sum_u sum_v x[i + u, j + v] * k[kh-1-u, kw-1-v]: "
                                   "cross-correlation with the flipped kernel.")
         count += 1
@@ -235,7 +200,7 @@ def check_multi_in(answer) -> str:
     for x, k in _multi_in_cases(rng):
         case = f"x (C, H, W) = {x.shape}, k (C, kh, kw) = {k.shape}"
         got = call(fn, x, k, case=case)
-        _float_result(got, case)
+        require_float(got, case=case)
         expected = ref_multi_in(x, k)
         _check_shape(got, expected, x, k, case)
         per_channel = _per_channel(x, k)
@@ -260,7 +225,7 @@ def check_multi_in(answer) -> str:
                      "sum over c of corr2d(x[c], k[c])."] = sum(ref_corr2d(x[i], k[j]) for i in range(c)
                                                                  for j in range(c))
         mistakes.update(_spatial_mistakes(expected, x, k, ref_multi_in, flip_is_mistake=True))
-        assert_array_matches(got, expected, case=case, known_mistakes=_unambiguous(mistakes, expected),
+        assert_array_matches(got, expected, case=case, known_mistakes=mistakes,
                              hint="y[i, j] = sum_c sum_u sum_v x[c, i + u, j + v] * k[c, u, v]: the sum of "
                                   "corr2d(x[c], k[c]) over the channels c.")
         count += 1
@@ -293,7 +258,7 @@ def check_conv2d(answer) -> str:
         o = w.shape[0]
         case = f"x (N, C, H, W) = {x.shape}, w (O, C, kh, kw) = {w.shape}, b ({o},)"
         got = call(fn, x, w, b, case=case)
-        _float_result(got, case)
+        require_float(got, case=case)
         expected = ref_conv2d(x, w, b)
         _check_shape(got, expected, x, w, case)
         no_bias = ref_conv2d(x, w)
@@ -332,7 +297,7 @@ def check_conv2d(answer) -> str:
                 ref_conv2d(x, np.broadcast_to(w[:1], w.shape), b)
         mistakes.update(_spatial_mistakes(expected, x, w, lambda x_, w_: ref_conv2d(x_, w_, b),
                                           flip_is_mistake=True))
-        assert_array_matches(got, expected, case=case, known_mistakes=_unambiguous(mistakes, expected),
+        assert_array_matches(got, expected, case=case, known_mistakes=mistakes,
                              hint="y[n, o, i, j] = b[o] + sum_c sum_u sum_v x[n, c, i + u, j + v] * w[o, c, u, v].")
         count += 1
     return f"{count} cases"
@@ -554,7 +519,7 @@ def _check_learn_kernel(fn) -> str:
             "from zeros, do not get there: take exactly `steps` plain gradient steps with learning rate lr (no "
             "closed-form solution, no extra iterations).": k,
         }
-        assert_array_matches(got_array, expected, case=case, known_mistakes=_unambiguous(mistakes, expected),
+        assert_array_matches(got_array, expected, case=case, known_mistakes=mistakes,
                              what="the learned kernel",
                              hint=f"start from zeros and take exactly steps={steps} steps of plain gradient descent "
                                   f"(kernel -= lr * grad, lr={lr}, no momentum) on the mean squared error "

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .compare import assert_array_matches, assert_equal, call, require_callable, to_array
+from .compare import assert_array_matches, assert_equal, call, require_callable, require_float, to_array
 from .core import CheckFailed, register
 
 MODES = ("zeros", "reflect", "replicate", "circular")
@@ -22,16 +22,6 @@ MODES = ("zeros", "reflect", "replicate", "circular")
 
 def _t(a) -> torch.Tensor:
     return torch.from_numpy(np.asarray(a, dtype=np.float64))
-
-
-def _require_float(got, case: str) -> None:
-    """Padding and convolving real images gives floating-point results; an integer array means truncation."""
-    dtype = getattr(got, "dtype", None)
-    if dtype is not None and not (np.issubdtype(np.dtype(str(dtype).replace("torch.", "")), np.floating)):
-        raise CheckFailed(f"failed on case {case}:\n  the result has dtype {dtype}; expected a floating-point "
-                          "array, even when the input holds integers.\n  hint: convert the input first "
-                          "(np.asarray(x, dtype=float)) and create outputs with a float dtype (np.zeros(shape), "
-                          "not np.zeros(..., dtype=int) or np.empty_like of an integer array).")
 
 
 def _shape_hint(got, expected_shape, hint: str) -> str:
@@ -134,7 +124,7 @@ def check_pad(answer) -> str:
         for x, pad in _pad_cases():
             case = f"x of shape {x.shape}, pad (top, bottom, left, right) = {pad}, mode={mode!r}"
             got = call(fn, x, pad, mode, case=case)
-            _require_float(got, case)
+            require_float(got, case=case)
             expected = _torch_pad(x, pad, mode)
             top, bottom, left, right = pad
             mistakes = {}
@@ -277,7 +267,7 @@ def _check_conv(fn, large: bool) -> int:
         x, w, b = rng.normal(size=xs), rng.normal(size=ws), rng.normal(size=ws[0])
         case = f"x {xs}, w {ws}, stride={s}, pad={p}, dilation={d}"
         got = call(fn, x, w, b, s, p, d, case=case)
-        _require_float(got, case)
+        require_float(got, case=case)
         expected, mistakes = _conv_mistakes(x, w, b, s, p, d)
         assert_array_matches(got, expected, case=case, known_mistakes=mistakes,
                              hint=_shape_hint(got, expected.shape,
@@ -315,7 +305,7 @@ def check_strided_from_full(answer) -> str:
         expected = _torch_conv(x, w, b, s, p, d)   # independent: torch with the stride
         case = f"full of shape {full.shape} (kernel {ws[2:]}, pad={p}, dilation={d}), stride={s}"
         got = call(fn, full, s, case=case)
-        _require_float(got, case)
+        require_float(got, case=case)
         mistakes = {}
         if s > 1:
             mistakes["start at output 0: the strided windows are windows 0, S, 2S, ... of the stride-1 output."] = \
@@ -391,7 +381,7 @@ def check_im2col(answer) -> str:
         k = ws[2:]
         case = f"x {xs}, kernel {k}, stride={s}, pad={p}, dilation={d}"
         got = call(fn, x, k, s, p, d, case=case)
-        _require_float(got, case)
+        require_float(got, case=case)
         unfold = F.unfold(_t(x), k, dilation=d, padding=p, stride=s)           # (N, C*HH*WW, L)
         expected = unfold.permute(1, 0, 2).reshape(unfold.shape[1], -1).numpy()
         mistakes = {

@@ -116,7 +116,7 @@ def assert_array_matches(got: Any, expected: np.ndarray, *, case: str, hint: str
     if got.shape != expected.shape:
         raise CheckFailed(
             f"failed on case {case}:\n  expected shape {expected.shape}, got {got.shape}"
-            + _hint(_diagnose(got, known_mistakes) or hint)
+            + _hint(_diagnose(got, known_mistakes, expected) or hint)
         )
     scale = max(1.0, float(np.max(np.abs(expected), initial=0.0)))
     close = np.isclose(got, expected, rtol=rtol, atol=atol * scale) & ~np.isnan(got)
@@ -138,7 +138,7 @@ def assert_array_matches(got: Any, expected: np.ndarray, *, case: str, hint: str
     if integer_answer and not np.allclose(expected, np.round(expected)):
         hint = integer_hint or (f"{what} has an integer dtype, so fractions were cut off. Create the output with a float dtype, "
                 "e.g. np.zeros(shape) rather than np.zeros(shape, dtype=x.dtype) or np.zeros_like(int_array).")
-    raise CheckFailed("\n".join(lines) + _hint(_diagnose(got, known_mistakes) or hint))
+    raise CheckFailed("\n".join(lines) + _hint(_diagnose(got, known_mistakes, expected) or hint))
 
 
 def is_integer_array(value: Any) -> bool:
@@ -149,6 +149,26 @@ def is_integer_array(value: Any) -> bool:
         return np.issubdtype(np.dtype(str(dtype).replace("torch.", "")), np.integer)
     except TypeError:
         return False
+
+
+def require_float(got: Any, *, case: str, what: str = "the result") -> None:
+    """Results of convolutions, padding, ... of real images are floats; an integer or boolean dtype means the
+    answer truncated (typically ``np.zeros_like`` of an integer input, or ``dtype=x.dtype``)."""
+    dtype = getattr(got, "dtype", None)
+    if dtype is None:
+        return
+    name = str(dtype).replace("torch.", "")
+    try:
+        floating = np.issubdtype(np.dtype(name), np.floating)
+    except TypeError:  # torch-only dtypes such as bfloat16
+        floating = "float" in name
+    if not floating:
+        raise CheckFailed(
+            f"failed on case {case}:\n  {what} has dtype {name}; expected a floating-point array, even when "
+            "the input holds integers.\n  hint: convert the input first (np.asarray(x, dtype=float)) and "
+            "create outputs with a float dtype (np.zeros(shape), not np.zeros(..., dtype=x.dtype) or "
+            "np.zeros_like of an integer array)."
+        )
 
 
 def assert_equal(got: Any, expected: Any, *, case: str, hint: str = "", what: str = "the answer") -> None:
@@ -171,12 +191,26 @@ def assert_equal(got: Any, expected: Any, *, case: str, hint: str = "", what: st
         raise CheckFailed(f"failed on case {case}:\n  expected {expected!r}, got {got!r}" + _hint(hint))
 
 
-def _diagnose(got: np.ndarray, known_mistakes: Mapping[str, Any] | None) -> str:
+def _diagnose(got: np.ndarray, known_mistakes: Mapping[str, Any] | None, expected: np.ndarray) -> str:
+    """The hints of the known mistakes whose result the answer reproduces.
+
+    A mistake whose result equals the correct one on this case (or is not finite) tells nothing and is skipped.
+    When several mistakes give the same wrong result here, the student is shown each possibility.
+    """
+    matches = []
     for mistake_hint, wrong in (known_mistakes or {}).items():
+        if wrong is None:
+            continue
         wrong = np.asarray(wrong, dtype=np.float64)
-        if wrong.shape == got.shape and np.allclose(got, wrong, rtol=RTOL, atol=ATOL):
-            return mistake_hint
-    return ""
+        if not np.all(np.isfinite(wrong)) or _same(wrong, expected):
+            continue
+        if _same(got, wrong):
+            matches.append(mistake_hint)
+    return "\n  or: ".join(matches)
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=RTOL, atol=ATOL))
 
 
 def _hint(text: str) -> str:
