@@ -7,11 +7,12 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from utils.authoring.build import build, student_version
+from utils.authoring.build import build, solution_paths, student_version
 from utils.authoring.cells import NotebookError, read_notebook, validate
 from utils.authoring.compose import check_cell, code, exercise, md, setup, write
 from utils.authoring.regions import MarkerError, find_regions, strip_solutions
 from utils.cli import main as workbook
+from tests.conftest import REPO_ROOT
 
 
 # -- regions -----------------------------------------------------------------------------------------
@@ -23,8 +24,21 @@ def test_code_region_becomes_prompt_with_its_indentation():
 
 
 def test_markdown_region_becomes_answer_prompt():
-    source = "Why?\n\n### BEGIN SOLUTION\nBecause.\nReally.\n### END SOLUTION"
+    source = "Why?\n\n<!-- BEGIN SOLUTION -->\nBecause.\nReally.\n<!-- END SOLUTION -->"
     assert strip_solutions(source, "markdown") == "Why?\n\nYOUR ANSWER HERE"
+
+
+def test_markdown_markers_are_html_comments_so_they_never_render_as_headings():
+    with pytest.raises(MarkerError, match="markdown cell.*<!-- BEGIN SOLUTION -->"):
+        find_regions("Why?\n### BEGIN SOLUTION\nBecause.\n### END SOLUTION", "markdown")
+    assert find_regions("<!-- BEGIN SOLUTION -->\nBecause.\n<!-- END SOLUTION -->", "markdown") == [(0, 2)]
+
+
+def test_no_solution_notebook_renders_a_marker_in_markdown():
+    for path in solution_paths(REPO_ROOT):
+        for cell in read_notebook(path).cells:
+            if cell.cell_type == "markdown":
+                assert "### BEGIN" not in cell.source and "### END" not in cell.source, path.name
 
 
 def test_several_regions_in_one_cell():
@@ -37,7 +51,7 @@ def test_several_regions_in_one_cell():
     ("### BEGIN SOLUTION\nx = 1", "line 1: ### BEGIN SOLUTION is never closed"),
     ("### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION", "line 2: nested"),
     ("x = 1\n### END SOLUTION", "line 2: ### END SOLUTION without"),
-    ("x = 1  ### BEGIN SOLUTION\n### END SOLUTION", "line 1: a marker must stand alone"),
+    ("x = 1  ### BEGIN SOLUTION\n### END SOLUTION", "line 1: in a code cell a marker stands alone"),
 ])
 def test_marker_errors_name_the_line(source, message):
     with pytest.raises(MarkerError, match=message):
@@ -58,7 +72,7 @@ CHECK = check_cell("warmup.slide", "slide_filter")
 
 def test_valid_notebook_lists_its_exercises():
     nb = notebook(md("# t"), setup("import numpy"), EXERCISE, CHECK,
-                  exercise("warmup.why", "### BEGIN SOLUTION\nbecause\n### END SOLUTION", markdown=True, points=3))
+                  exercise("warmup.why", "<!-- BEGIN SOLUTION -->\nbecause\n<!-- END SOLUTION -->", markdown=True, points=3))
     found = validate(nb, "nb.ipynb", {"warmup.slide"})
     assert [(e.exercise_id, e.cell_type, e.points) for e in found] == [
         ("warmup.slide", "code", 1.0), ("warmup.why", "markdown", 3.0)]

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from utils.checks import (FAILED, NOT_ATTEMPTED, PASSED, CheckFailed, check, get_check, register,
+from utils.checks import (FAILED, NOT_ATTEMPTED, PASSED, CheckFailed, check, get_check, reference, register,
                           registered_ids, run_check)
 from utils.checks.compare import assert_array_matches, assert_equal, call, to_array
 
@@ -177,3 +177,71 @@ def test_require_float_explains_truncation():
         require_float(np.zeros(2, dtype=np.int64), case="c")
     with pytest.raises(CheckFailed, match="dtype uint8"):
         require_float(torch.zeros(2, dtype=torch.uint8), case="c")
+
+
+def test_an_answer_that_gives_up_on_some_cases_only_is_failed_not_unattempted():
+    def partly(n, k):
+        if k > 1:
+            raise NotImplementedError()
+        return n
+
+    result = run_check("warmup.n_outputs", partly)
+    assert result.status == FAILED
+    assert "failed on case n=2, k=2" in result.message and "only partly written" in result.message
+    # and the counter is reset for the next check: an untouched answer is still "not attempted"
+    def untouched(n, k):
+        raise NotImplementedError()
+    assert run_check("warmup.n_outputs", untouched).status == NOT_ATTEMPTED
+
+
+def test_counts_follow_one_integer_rule_alone_or_in_tuples():
+    assert_equal(np.int64(3), 3, case="c")
+    assert_equal((np.int64(2), 3, torch.tensor(4)), (2, 3, 4), case="c")
+    for wrong in [(2.0, 3, 4), (2, True, 4), (2, 3, np.float64(4.0))]:
+        with pytest.raises(CheckFailed, match="should be an int"):
+            assert_equal(wrong, (2, 3, 4), case="c")
+    with pytest.raises(CheckFailed, match="should be a int|should be an int"):
+        assert_equal(3.0, 3, case="c")
+
+
+def test_yours_or_reference_uses_the_answer_only_once_it_passes(monkeypatch, capsys):
+    import utils.checks.core as core
+    from utils.checks import get_reference, yours_or_reference
+
+    def reference_n_outputs(n, k):
+        return n - k + 1
+
+    registered_ids()  # load every chapter first, so that ours replaces the chapter's reference
+    monkeypatch.setitem(core._REFERENCES, "warmup.n_outputs", reference("warmup.n_outputs")(reference_n_outputs))
+
+    def untouched(n, k):
+        raise NotImplementedError()
+
+    def wrong(n, k):
+        return n - k
+
+    def right(n, k):
+        return n - k + 1
+
+    assert yours_or_reference("warmup.n_outputs", untouched) is get_reference("warmup.n_outputs")
+    assert capsys.readouterr().out == ("(your untouched is not written yet: this cell uses the workbook's "
+                                       "reference instead)\n")
+    assert yours_or_reference("warmup.n_outputs", wrong) is reference_n_outputs
+    assert "does not pass its check yet" in capsys.readouterr().out
+    assert yours_or_reference("warmup.n_outputs", right) is right
+    assert capsys.readouterr().out == "(using your right: it passes its check)\n"
+
+
+def test_yours_or_reference_reuses_the_check_cells_verdict(monkeypatch, capsys):
+    import utils.checks.fallback as fallback
+    from utils.checks import yours_or_reference
+
+    def right(n, k):
+        return n - k + 1
+
+    check("warmup.n_outputs", right)
+    monkeypatch.setattr(fallback, "run_check", lambda *a: pytest.fail("the check ran a second time"))
+    assert yours_or_reference("warmup.n_outputs", right) is right
+    other = lambda n, k: n - k + 1  # noqa: E731 - a new object: its verdict is not known yet
+    with pytest.raises(pytest.fail.Exception):
+        yours_or_reference("warmup.n_outputs", other)

@@ -34,7 +34,7 @@ def test_kernels_use_a_colour_scale_centred_on_zero():
 
 def test_feature_maps_of_one_example():
     fig = show_feature_maps(np.random.default_rng(0).normal(size=(1, 3, 6, 6)))
-    assert [ax.get_title() for ax in fig.axes] == ["channel 0", "channel 1", "channel 2"]
+    assert [ax.get_title() for ax in fig.axes if ax.images] == ["channel 0", "channel 1", "channel 2"]
     with pytest.raises(ValueError, match="one example"):
         show_feature_maps(np.zeros((2, 3, 6, 6)))
 
@@ -48,3 +48,17 @@ def test_sequences_share_one_axis():
     fig = plot_sequence([1, 2, 3], [0, 1], labels=["x", "y"], offsets=[0, 1])
     lines = fig.axes[0].get_lines()
     assert [list(line.get_xdata()) for line in lines] == [[0, 1, 2], [1, 2]]
+
+
+def test_annotations_are_black_on_light_squares_and_white_on_dark_ones():
+    fig = show_kernels(np.array([[-4.0, -0.1, 0.0, 4.0]]), annotate=True)
+    colours = [t.get_color() for t in fig.axes[0].texts]
+    assert colours == ["white", "black", "black", "white"]
+
+
+def test_signed_maps_carry_a_colour_bar_and_tiles_are_separated():
+    fig = show_images(np.random.default_rng(0).normal(size=(3, 5, 7)), symmetric=True)
+    with_images = [ax for ax in fig.axes if ax.images]
+    assert len(with_images) == 3 and len(fig.axes) == 6  # three maps, three colour bars
+    boxes = [ax.get_position() for ax in with_images]
+    assert boxes[0].x1 < boxes[1].x0 and boxes[1].x1 < boxes[2].x0

@@ -27,7 +27,7 @@ def test_release_folder(tmp_path):
     for path in solution_paths(REPO_ROOT):
         text = (out / "chapters" / path.name).read_text(encoding="utf-8")
         assert text == render(student_version(read_notebook(path), path.stem))
-        assert "### BEGIN SOLUTION" not in text
+        assert "BEGIN SOLUTION" not in text
     # the bundle's utils works on its own: every chapter's checks load from it
     code = "import utils.checks as c, sys; print(c.__file__); print(len(c.registered_ids()))"
     run = subprocess.run([sys.executable, "-c", code], cwd=out, capture_output=True, text=True, timeout=120)

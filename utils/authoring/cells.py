@@ -17,7 +17,7 @@ from pathlib import Path
 
 import nbformat
 
-from .regions import BEGIN, MarkerError, find_regions
+from .regions import MarkerError, find_regions, markers
 
 
 class NotebookError(ValueError):
@@ -61,19 +61,19 @@ def validate(nb, name: str | Path, known_check_ids: set[str] | None = None) -> l
     checked: set[str] = set()
     for index, cell in enumerate(cells):
         try:
-            regions = find_regions(cell.source)
+            regions = find_regions(cell.source, cell.cell_type)
         except MarkerError as error:
             fail(index, str(error))
         meta = workbook_meta(cell)
         kind = role(cell)
         if regions and kind != "exercise":
-            fail(index, f'has a {BEGIN} region but no exercise id; add cell metadata {{"workbook": {{"id": "...", "points": 1}}}}')
+            fail(index, f'has a {markers(cell.cell_type)[0]} region but no exercise id; add cell metadata {{"workbook": {{"id": "...", "points": 1}}}}')
         if kind == "exercise":
             exercise_id = meta["id"]
             if not isinstance(exercise_id, str) or not exercise_id:
                 fail(index, f"exercise id must be a non-empty string, got {exercise_id!r}")
             if not regions:
-                fail(index, f"exercise {exercise_id!r} has no {BEGIN} region")
+                fail(index, f"exercise {exercise_id!r} has no {markers(cell.cell_type)[0]} region")
             if exercise_id in exercises:
                 fail(index, f"duplicate exercise id {exercise_id!r} (also cell {exercises[exercise_id].cell_index + 1})")
             points = meta.get("points", 1)

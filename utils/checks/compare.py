@@ -13,7 +13,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from .core import CheckFailed, NotAttempted
+from .core import ATTEMPT, CheckFailed, NotAttempted
 
 RTOL = 1e-4  # loose enough for float32 answers, far tighter than any planted bug
 ATOL = 1e-5
@@ -38,6 +38,12 @@ def call(fn: Callable, *args, case: str, **kwargs) -> Any:
     try:
         result = fn(*args, **kwargs)
     except NotImplementedError:
+        if ATTEMPT.returned:  # it answered earlier cases: a partly written answer is a wrong one
+            raise CheckFailed(
+                f"failed on case {case}:\n  your code raised NotImplementedError on this case, but returned a "
+                "result for an earlier one: the answer is only partly written.\n  hint: handle this case too "
+                "(the exercise's spec lists every case the function must accept)."
+            ) from None
         raise NotAttempted() from None
     except CheckFailed:
         raise
@@ -45,6 +51,7 @@ def call(fn: Callable, *args, case: str, **kwargs) -> Any:
         raise CheckFailed(
             f"failed on case {case}:\n  your code raised {type(error).__name__}: {error}"
         ) from None
+    ATTEMPT.returned += 1
     for position, (before, after) in enumerate(zip(originals[0], args)):
         if _changed(before, after):
             raise CheckFailed(f"failed on case {case}:\n  your code changed its argument number {position + 1} "
@@ -174,13 +181,18 @@ def require_float(got: Any, *, case: str, what: str = "the result") -> None:
 def assert_equal(got: Any, expected: Any, *, case: str, hint: str = "", what: str = "the answer") -> None:
     """Exact comparison for integers, tuples, strings and other plain values.
 
-    An integer answer must be an integer (NumPy's and torch's integer scalars count): 4.0 is not a count.
+    One rule for counts everywhere: an integer answer must be an integer, and NumPy's and torch's integer
+    scalars count as integers (alone or inside a tuple); 4.0 and True are not counts.
     """
-    if isinstance(expected, numbers.Integral) and not isinstance(expected, bool):
-        if hasattr(got, "item") and getattr(got, "ndim", None) == 0:
-            got = got.item()  # numpy or torch scalar
-        if isinstance(got, numbers.Integral) and not isinstance(got, bool):
-            got = int(got)
+    got = _plain_int(got, expected)
+    if isinstance(expected, tuple) and isinstance(got, tuple) and len(got) == len(expected):
+        got = tuple(_plain_int(g, e) for g, e in zip(got, expected))
+        for index, (g, e) in enumerate(zip(got, expected)):
+            if isinstance(e, int) and not isinstance(e, bool) and type(g) is not int:
+                raise CheckFailed(
+                    f"failed on case {case}:\n  entry {index} of {what} should be an int, got "
+                    f"{type(g).__name__} {g!r}" + _hint(hint or "sizes are whole numbers: use // or int(), not /")
+                )
     if type(got) is not type(expected):
         article = "an" if type(expected).__name__[0] in "aeiou" else "a"
         raise CheckFailed(
@@ -189,6 +201,17 @@ def assert_equal(got: Any, expected: Any, *, case: str, hint: str = "", what: st
         )
     if got != expected:
         raise CheckFailed(f"failed on case {case}:\n  expected {expected!r}, got {got!r}" + _hint(hint))
+
+
+def _plain_int(got: Any, expected: Any) -> Any:
+    """A NumPy or torch integer scalar as a Python int, where an int is expected; anything else unchanged."""
+    if not isinstance(expected, numbers.Integral) or isinstance(expected, bool):
+        return got
+    if hasattr(got, "item") and getattr(got, "ndim", None) == 0 and is_integer_array(got):
+        got = got.item()
+    if isinstance(got, numbers.Integral) and not isinstance(got, bool):
+        return int(got)
+    return got
 
 
 def _diagnose(got: np.ndarray, known_mistakes: Mapping[str, Any] | None, expected: np.ndarray) -> str:

@@ -9,6 +9,12 @@ In a notebook, the check cell under an exercise calls ``check("warmup.slide", sl
 
 Graders call ``run_check`` instead, which never raises for a student's mistake and returns a ``CheckResult``.
 
+An answer that raises ``NotImplementedError`` on some cases after returning a value on others is partly
+written: that is a failure naming the case, not "not attempted" (``compare.call`` keeps count).
+
+A chapter may also register the workbook's own implementation of an exercise with ``@reference(id)``:
+demonstrations use it while the student's answer is missing or wrong (``utils.checks.fallback``).
+
 A chapter's checks live in ``utils/checks/chNN_topic.py`` and register themselves with ``@register(id)``;
 every such module is imported on first use, so adding a chapter touches no shared file.
 """
@@ -17,6 +23,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import weakref
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -45,7 +52,33 @@ class CheckResult:
 
 CheckFunction = Callable[[Any], str]
 _REGISTRY: dict[str, CheckFunction] = {}
+_REFERENCES: dict[str, Any] = {}
 _loaded = False
+
+
+class _Attempt:
+    """What the answer did during the check that is running now (checks run one at a time)."""
+
+    returned = 0  # calls of the answer that returned a value
+
+
+ATTEMPT = _Attempt()
+_VERDICTS: dict[str, tuple[Callable[[], Any], str]] = {}  # exercise id -> (the answer judged, its status)
+
+
+def _remember(result: "CheckResult", answer: Any) -> "CheckResult":
+    try:
+        handle = weakref.ref(answer)
+    except TypeError:  # numbers, tuples, ...: hold them directly
+        handle = lambda answer=answer: answer  # noqa: E731
+    _VERDICTS[result.exercise_id] = (handle, result.status)
+    return result
+
+
+def last_verdict(exercise_id: str, answer: Any) -> str | None:
+    """The status the last check of ``exercise_id`` gave, if it judged this very ``answer`` object."""
+    known = _VERDICTS.get(exercise_id)
+    return known[1] if known is not None and known[0]() is answer else None
 
 
 def register(exercise_id: str) -> Callable[[CheckFunction], CheckFunction]:
@@ -62,6 +95,25 @@ def register(exercise_id: str) -> Callable[[CheckFunction], CheckFunction]:
         return fn
 
     return decorate
+
+
+def reference(exercise_id: str) -> Callable[[Any], Any]:
+    """Decorator (or plain call) registering the workbook's implementation of ``exercise_id``: a function
+    with the exercise's signature, or the expected value for an exercise whose answer is a value."""
+
+    def decorate(obj: Any) -> Any:
+        _REFERENCES[exercise_id] = obj
+        return obj
+
+    return decorate
+
+
+def get_reference(exercise_id: str) -> Any:
+    _load_chapter_checks()
+    try:
+        return _REFERENCES[exercise_id]
+    except KeyError:
+        raise KeyError(f"no reference implementation is registered for exercise id {exercise_id!r}") from None
 
 
 def _load_chapter_checks() -> None:
@@ -93,15 +145,16 @@ def get_check(exercise_id: str) -> CheckFunction:
 def run_check(exercise_id: str, answer: Any) -> CheckResult:
     """Run the check of ``exercise_id`` on ``answer`` and return its verdict; never raises for a wrong answer."""
     fn = get_check(exercise_id)
+    ATTEMPT.returned = 0
     try:
         if answer is None or answer is Ellipsis:
             raise NotAttempted()
         summary = fn(answer)
     except NotAttempted:
-        return CheckResult(exercise_id, NOT_ATTEMPTED, "not implemented yet")
+        return _remember(CheckResult(exercise_id, NOT_ATTEMPTED, "not implemented yet"), answer)
     except CheckFailed as failure:
-        return CheckResult(exercise_id, FAILED, str(failure))
-    return CheckResult(exercise_id, PASSED, f"passed ({summary})" if summary else "passed")
+        return _remember(CheckResult(exercise_id, FAILED, str(failure)), answer)
+    return _remember(CheckResult(exercise_id, PASSED, f"passed ({summary})" if summary else "passed"), answer)
 
 
 def check(exercise_id: str, answer: Any) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from utils.authoring.build import REPO_ROOT, render, solution_paths, student_version
 from utils.authoring.cells import read_notebook
-from utils.authoring.regions import BEGIN
+from utils.authoring.regions import WORDS
 
 STUDENT_README = """# CNN Workbook: student edition
 
@@ -76,7 +76,7 @@ def make_bundle(target: Path, root: Path = REPO_ROOT) -> list[str]:
             shutil.copy2(root / name, target / name)
     (target / "README.md").write_text(STUDENT_README.replace("{chapters}", "\n".join(titles)), encoding="utf-8")
     leaks = [str(p.relative_to(target)) for p in target.rglob("*") if p.is_file() and p.suffix in (".ipynb", ".py", ".md")
-             and BEGIN in p.read_text(encoding="utf-8", errors="replace") and not _mentions_marker_only(p)]
+             and WORDS[0] in p.read_text(encoding="utf-8", errors="replace") and not _mentions_marker_only(p)]
     if leaks:
         raise RuntimeError(f"refusing to release: solution markers found in {', '.join(leaks)}")
     return stems
