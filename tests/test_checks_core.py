@@ -245,3 +245,15 @@ def test_yours_or_reference_reuses_the_check_cells_verdict(monkeypatch, capsys):
     other = lambda n, k: n - k + 1  # noqa: E731 - a new object: its verdict is not known yet
     with pytest.raises(pytest.fail.Exception):
         yours_or_reference("warmup.n_outputs", other)
+
+
+def test_array_variants_cover_dtypes_and_layouts():
+    from utils.checks.compare import array_variants
+
+    x = np.arange(12.0).reshape(3, 4) / 3
+    variants = dict(array_variants(x))
+    assert list(variants) == ["float64", "float32", "integer", "non-contiguous", "Fortran order"]
+    assert variants["float32"].dtype == np.float32 and variants["integer"].dtype == np.int64
+    assert not variants["non-contiguous"].flags.c_contiguous and variants["Fortran order"].flags.f_contiguous
+    for label in ("float64", "non-contiguous", "Fortran order"):
+        assert np.array_equal(variants[label], x), label

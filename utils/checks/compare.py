@@ -203,6 +203,31 @@ def assert_equal(got: Any, expected: Any, *, case: str, hint: str = "", what: st
         raise CheckFailed(f"failed on case {case}:\n  expected {expected!r}, got {got!r}" + _hint(hint))
 
 
+def array_variants(x: np.ndarray, *, integer: bool = True, float32: bool = True) -> list[tuple[str, np.ndarray]]:
+    """``x`` in the dtypes and memory layouts a spec that accepts arrays must handle, as ``(label, array)``.
+
+    - "float64": ``x`` itself;
+    - "float32": single precision (checks compare with RTOL, which float32 rounding meets);
+    - "integer": whole numbers of dtype int64 (new values: recompute the reference from the variant); an
+      answer that allocates its output with ``np.zeros_like(x)`` or ``dtype=x.dtype`` truncates here;
+    - "non-contiguous": a strided view into a larger array (catches strides computed from the shape);
+    - "Fortran order": column-major memory.
+    Put each label in the case name, so a failure says which variant it was.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    variants = [("float64", x)]
+    if float32:
+        variants.append(("float32", x.astype(np.float32)))
+    if integer:
+        variants.append(("integer", np.rint(3 * x).astype(np.int64)))
+    wide = np.zeros(x.shape[:-1] + (2 * x.shape[-1],)) if x.ndim else np.zeros(2)
+    if x.ndim:
+        wide[..., ::2] = x
+        variants.append(("non-contiguous", wide[..., ::2]))
+        variants.append(("Fortran order", np.asfortranarray(x)))
+    return variants
+
+
 def _plain_int(got: Any, expected: Any) -> Any:
     """A NumPy or torch integer scalar as a Python int, where an int is expected; anything else unchanged."""
     if not isinstance(expected, numbers.Integral) or isinstance(expected, bool):
