@@ -3,6 +3,7 @@
     workbook build [--check]         generate chapters/ from solutions/ (or verify they match)
     workbook execute NOTEBOOK...     re-run solution notebooks in place, then rebuild chapters/
     workbook execute --all
+    workbook progress [FOLDER]       a student's verdicts so far, read from the saved notebooks (default chapters/)
     workbook release OUT [--zip]     write the student bundle (chapters, utils, requirements; no solutions)
     workbook grade PATHS... --out DIR [--jobs N] [--cell-timeout S] [--timeout S] [--memory-mb M]
                                      grade returned notebooks; see docs/INSTRUCTORS.md
@@ -24,6 +25,11 @@ def main(argv: list[str] | None = None) -> int:
     execute = commands.add_parser("execute", help="re-run solution notebooks in place in a fresh kernel")
     execute.add_argument("notebooks", nargs="*", help="solution notebooks to run")
     execute.add_argument("--all", action="store_true", help="run every solution notebook")
+
+    progress = commands.add_parser("progress", help="show passed / failed / not attempted exercises, read from "
+                                   "the verdicts saved in the notebooks (nothing is run)")
+    progress.add_argument("folder", nargs="?", default="chapters", help="folder of notebooks, or one notebook "
+                          "(default chapters/)")
 
     release = commands.add_parser("release", help="write the student bundle (no solutions)")
     release.add_argument("out", help="folder to create (or, with --zip, the archive's name)")
@@ -51,6 +57,10 @@ def main(argv: list[str] | None = None) -> int:
             from utils.authoring.execute import main as run_execute
 
             return run_execute(args.notebooks, run_all=args.all)
+        if args.command == "progress":
+            from utils.progress import progress_command
+
+            return progress_command(args.folder)
         if args.command == "release":
             from utils.grading.command import release_command
 
