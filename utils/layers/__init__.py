@@ -4,5 +4,9 @@
 
 from .convolution import (conv_backward_fast, conv_backward_naive, conv_forward_fast, conv_forward_naive,
                           im2col)
+from .pooling import (avg_pool_forward_fast, avg_pool_forward_naive, max_pool_forward_fast, max_pool_forward_naive,
+                      pool_geometry)
 
-__all__ = ["conv_forward_naive", "conv_forward_fast", "conv_backward_naive", "conv_backward_fast", "im2col"]
+__all__ = ["conv_forward_naive", "conv_forward_fast", "conv_backward_naive", "conv_backward_fast", "im2col",
+           "max_pool_forward_naive", "max_pool_forward_fast", "avg_pool_forward_naive", "avg_pool_forward_fast",
+           "pool_geometry"]

@@ -1,0 +1,168 @@
+"""Pooling layers in NumPy: max and average pooling, forward passes (the backward passes are chapter 06's).
+
+Each output summarises one window of its own channel; nothing mixes channels and nothing is learned::
+
+    max: out[n, c, i, j] = max_{p < F_h, q < F_w} xp[n, c, i*S_h + p, j*S_w + q]      (xp padded with -inf)
+    avg: out[n, c, i, j] = sum_{p, q} xp[n, c, i*S_h + p, j*S_w + q] / divisor[i, j]   (xp padded with 0)
+
+where ``divisor`` is F_h*F_w with ``count_include_pad=True`` (PyTorch's default) and the number of real
+(unpadded) pixels in the window otherwise. Shapes, everywhere below:
+
+- x: (N, C, H, W) input batch
+- out: (N, C, H', W') with H' = (H + 2*P_h - F_h) // S_h + 1 (likewise W')
+
+``kernel_size``, ``stride`` and ``padding`` are ints or (height, width) pairs, as in ``torch.nn.functional``;
+``stride=None`` means ``stride = kernel_size``, and padding may be at most half the window (PyTorch's rule,
+which guarantees that every window holds at least one real pixel). Integer inputs give float outputs.
+
+The naive versions loop over output positions (the definition); the fast ones take every window at once
+with ``numpy.lib.stride_tricks.sliding_window_view``. All return ``(out, cache)`` in CS231n style, and the
+cache holds what a backward pass needs: the input and the geometry, plus the position of each window's
+maximum (max pooling) or each window's divisor (average pooling).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+__all__ = ["max_pool_forward_naive", "max_pool_forward_fast", "avg_pool_forward_naive", "avg_pool_forward_fast",
+           "pool_geometry"]
+
+Cache = dict[str, Any]
+
+
+def _pair(value, name: str, minimum: int) -> tuple[int, int]:
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ValueError(f"{name} must be an int or a (height, width) pair, got {value!r}")
+        pair = tuple(int(v) for v in value)
+    else:
+        pair = (int(value), int(value))
+    if min(pair) < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
+    return pair  # type: ignore[return-value]
+
+
+def pool_geometry(shape, kernel_size, stride=None, padding=0):
+    """Window (F_h, F_w), stride (S_h, S_w), padding (P_h, P_w) as pairs, and the output size (H', W').
+
+    shape: (N, C, H, W). Raises ValueError when the padding exceeds half the window or the window does not fit.
+    """
+    if len(shape) != 4:
+        raise ValueError(f"x must have shape (N, C, H, W), got {tuple(shape)}")
+    Fs = _pair(kernel_size, "kernel_size", 1)
+    S = Fs if stride is None else _pair(stride, "stride", 1)
+    P = _pair(padding, "padding", 0)
+    if P[0] > Fs[0] // 2 or P[1] > Fs[1] // 2:
+        raise ValueError(f"padding {P} must be at most half the window {Fs}")
+    H, W = shape[2:]
+    if Fs[0] > H + 2 * P[0] or Fs[1] > W + 2 * P[1]:
+        raise ValueError(f"the window {Fs} does not fit the padded input ({H + 2 * P[0]}, {W + 2 * P[1]})")
+    out_hw = ((H + 2 * P[0] - Fs[0]) // S[0] + 1, (W + 2 * P[1] - Fs[1]) // S[1] + 1)
+    return Fs, S, P, out_hw
+
+
+def _as_float(x) -> np.ndarray:
+    x = np.asarray(x)
+    return x.astype(np.result_type(x.dtype, np.float32), copy=False)
+
+
+def _pad(x: np.ndarray, P: tuple[int, int], value: float) -> np.ndarray:
+    """x: (N, C, H, W) -> (N, C, H + 2*P_h, W + 2*P_w), the frame filled with ``value``."""
+    return np.pad(x, ((0, 0), (0, 0), (P[0], P[0]), (P[1], P[1])), constant_values=value)
+
+
+def _divisor(shape, Fs, S, P, out_hw, count_include_pad: bool) -> np.ndarray:
+    """(H', W'): how many pixels each window averages over."""
+    if count_include_pad:
+        return np.full(out_hw, float(Fs[0] * Fs[1]))
+    H, W = shape[2:]
+    starts_h = np.arange(out_hw[0]) * S[0] - P[0]
+    starts_w = np.arange(out_hw[1]) * S[1] - P[1]
+    rows = np.minimum(starts_h + Fs[0], H) - np.maximum(starts_h, 0)
+    cols = np.minimum(starts_w + Fs[1], W) - np.maximum(starts_w, 0)
+    return np.outer(rows, cols).astype(float)
+
+
+def _windows(xp: np.ndarray, Fs, S) -> np.ndarray:
+    """(N, C, Hp, Wp) -> view (N, C, H', W', F_h, F_w): window (i, j) starts at (i*S_h, j*S_w)."""
+    return sliding_window_view(xp, Fs, axis=(2, 3))[:, :, ::S[0], ::S[1]]
+
+
+def max_pool_forward_naive(x: np.ndarray, kernel_size, stride=None, padding=0) -> tuple[np.ndarray, Cache]:
+    """Max pooling by a loop over output positions (i, j), all images and channels at once.
+
+    x: (N, C, H, W) -> out: (N, C, H', W'); cache: x, kernel_size, stride, padding (pairs) and ``argmax``
+    (N, C, H', W', 2), the (row, column) in x of each window's maximum (the first one on ties).
+    """
+    x = _as_float(x)
+    Fs, S, P, (Ho, Wo) = pool_geometry(x.shape, kernel_size, stride, padding)
+    xp = _pad(x, P, -np.inf)
+    N, C = x.shape[:2]
+    out = np.empty((N, C, Ho, Wo), dtype=x.dtype)
+    argmax = np.empty((N, C, Ho, Wo, 2), dtype=np.int64)
+    for i in range(Ho):
+        for j in range(Wo):
+            top, left = i * S[0], j * S[1]
+            window = xp[:, :, top:top + Fs[0], left:left + Fs[1]].reshape(N, C, -1)
+            flat = window.argmax(axis=2)
+            out[:, :, i, j] = np.take_along_axis(window, flat[..., None], axis=2)[..., 0]
+            argmax[:, :, i, j, 0] = top + flat // Fs[1] - P[0]
+            argmax[:, :, i, j, 1] = left + flat % Fs[1] - P[1]
+    cache = {"x": x, "kernel_size": Fs, "stride": S, "padding": P, "argmax": argmax}
+    return out, cache
+
+
+def max_pool_forward_fast(x: np.ndarray, kernel_size, stride=None, padding=0) -> tuple[np.ndarray, Cache]:
+    """Max pooling over a ``sliding_window_view`` of the -inf-padded input: no Python loop.
+
+    x: (N, C, H, W) -> out: (N, C, H', W'); the same cache as ``max_pool_forward_naive``.
+    """
+    x = _as_float(x)
+    Fs, S, P, (Ho, Wo) = pool_geometry(x.shape, kernel_size, stride, padding)
+    windows = _windows(_pad(x, P, -np.inf), Fs, S).reshape(*x.shape[:2], Ho, Wo, -1)  # (N, C, H', W', F_h*F_w)
+    flat = windows.argmax(axis=-1)
+    out = np.take_along_axis(windows, flat[..., None], axis=-1)[..., 0]
+    rows = np.arange(Ho)[:, None] * S[0] + flat // Fs[1] - P[0]
+    cols = np.arange(Wo)[None, :] * S[1] + flat % Fs[1] - P[1]
+    cache = {"x": x, "kernel_size": Fs, "stride": S, "padding": P, "argmax": np.stack([rows, cols], axis=-1)}
+    return out, cache
+
+
+def avg_pool_forward_naive(x: np.ndarray, kernel_size, stride=None, padding=0,
+                           count_include_pad: bool = True) -> tuple[np.ndarray, Cache]:
+    """Average pooling by a loop over output positions (i, j), zero padding.
+
+    x: (N, C, H, W) -> out: (N, C, H', W'); cache: x, kernel_size, stride, padding (pairs),
+    count_include_pad and ``divisor`` (H', W'), the number each window's sum was divided by.
+    """
+    x = _as_float(x)
+    Fs, S, P, (Ho, Wo) = pool_geometry(x.shape, kernel_size, stride, padding)
+    xp = _pad(x, P, 0.0)
+    divisor = _divisor(x.shape, Fs, S, P, (Ho, Wo), count_include_pad)
+    out = np.empty(x.shape[:2] + (Ho, Wo), dtype=x.dtype)
+    for i in range(Ho):
+        for j in range(Wo):
+            top, left = i * S[0], j * S[1]
+            out[:, :, i, j] = xp[:, :, top:top + Fs[0], left:left + Fs[1]].sum(axis=(2, 3)) / divisor[i, j]
+    cache = {"x": x, "kernel_size": Fs, "stride": S, "padding": P, "count_include_pad": count_include_pad,
+             "divisor": divisor}
+    return out, cache
+
+
+def avg_pool_forward_fast(x: np.ndarray, kernel_size, stride=None, padding=0,
+                          count_include_pad: bool = True) -> tuple[np.ndarray, Cache]:
+    """Average pooling over a ``sliding_window_view`` of the zero-padded input: no Python loop.
+
+    x: (N, C, H, W) -> out: (N, C, H', W'); the same cache as ``avg_pool_forward_naive``.
+    """
+    x = _as_float(x)
+    Fs, S, P, out_hw = pool_geometry(x.shape, kernel_size, stride, padding)
+    divisor = _divisor(x.shape, Fs, S, P, out_hw, count_include_pad)
+    out = (_windows(_pad(x, P, 0.0), Fs, S).sum(axis=(-2, -1)) / divisor).astype(x.dtype, copy=False)
+    cache = {"x": x, "kernel_size": Fs, "stride": S, "padding": P, "count_include_pad": count_include_pad,
+             "divisor": divisor}
+    return out, cache
