@@ -3,8 +3,10 @@
     workbook execute solutions/00_getting_started.ipynb
     workbook execute --all
 
-The kernel runs with the notebook's folder as working directory and ``PYTHONHASHSEED=0``; a cell
-that raises stops the run and nothing is written. Afterwards the chapters are rebuilt.
+The kernel (started over IPC, see ``utils.jupyter_kernel``) runs with the notebook's folder as working
+directory and ``PYTHONHASHSEED=0``; a cell that raises stops the run and nothing is written. Consecutive
+stream outputs are joined, so what is stored does not depend on how the kernel chunked its output.
+Afterwards the chapters are rebuilt.
 """
 
 from __future__ import annotations
@@ -14,9 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-import nbformat
-from nbclient import NotebookClient
-
+from ..jupyter_kernel import coalesce_streams, notebook_client
 from . import build as _build_module
 from .build import render, solution_paths
 from .cells import read_notebook
@@ -28,11 +28,11 @@ def execute_notebook(path: Path, timeout: int = CELL_TIMEOUT_S):
     """Run every cell of ``path`` in a fresh kernel and return the executed notebook (not written)."""
     nb = read_notebook(path)
     os.environ["PYTHONHASHSEED"] = "0"  # inherited by the kernel: stable set and dict-of-str orders
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
-                            resources={"metadata": {"path": str(path.parent)}})
-    client.execute()
+    notebook_client(nb, path.parent, timeout=timeout, record_timing=False).execute()
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
+        if cell.cell_type == "code":
+            cell.outputs = coalesce_streams(cell.outputs)
     return nb
 
 

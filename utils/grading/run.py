@@ -1,6 +1,7 @@
 """Run code in a fresh Jupyter kernel with time limits, a memory cap and capped output.
 
-``Kernel`` wraps one ipykernel process (started with ``jupyter_client``) and runs one cell at a time:
+``Kernel`` wraps one ipykernel process (started with ``jupyter_client`` over IPC, see ``utils.jupyter_kernel``)
+and runs one cell at a time:
 
 - every cell has a time limit; when it is exceeded the kernel is killed (an infinite loop in C code
   ignores interrupts) and ``run`` reports "timeout";
@@ -20,7 +21,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 
-from jupyter_client import KernelManager
+from ..jupyter_kernel import IPCKernelManager
 
 OUTPUT_LIMIT = 20_000
 
@@ -70,7 +71,7 @@ class Kernel:
     def start(self) -> None:
         self.workdir = tempfile.TemporaryDirectory(prefix="workbook-kernel-")
         env = dict(os.environ, PYTHONHASHSEED="0", MPLBACKEND="Agg", PYDEVD_DISABLE_FILE_VALIDATION="1")
-        self.km = KernelManager(kernel_name="python3")
+        self.km = IPCKernelManager(kernel_name="python3")
         # The kernel's own stdout/stderr (not what cells print) are discarded: C-level floods stay out of the terminal.
         self.km.start_kernel(cwd=self.workdir.name, env=env, extra_arguments=["--HistoryManager.enabled=False"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
