@@ -141,3 +141,17 @@ def test_one_notebook_and_the_last_copy_of_a_cell_counts(tmp_path, capsys):
     assert statuses(path) == {"t.copied": "failed"}
     assert workbook(["progress", str(path)]) == 0
     assert "exercise cell ran after its check: t.copied (In [3] after In [2])" in capsys.readouterr().out
+
+
+def test_the_default_folder_is_chapters_or_the_notebooks_here(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert workbook(["progress"]) == 1
+    assert "chapters does not exist" in capsys.readouterr().err
+    shutil.copy(REPO_ROOT / "chapters" / "00_getting_started.ipynb", tmp_path)  # a terminal opened in chapters/
+    assert workbook(["progress"]) == 0
+    assert capsys.readouterr().out.startswith("Progress in ., read from the saved notebooks")
+    (tmp_path / "chapters").mkdir()
+    partly_solved(tmp_path / "chapters")
+    assert workbook(["progress"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Progress in chapters,") and "05_partly" in out and "00_getting_started" not in out

@@ -28,8 +28,8 @@ def main(argv: list[str] | None = None) -> int:
 
     progress = commands.add_parser("progress", help="show passed / failed / not attempted exercises, read from "
                                    "the verdicts saved in the notebooks (nothing is run)")
-    progress.add_argument("folder", nargs="?", default="chapters", help="folder of notebooks, or one notebook "
-                          "(default chapters/)")
+    progress.add_argument("folder", nargs="?", help="folder of notebooks, or one notebook (default chapters/, "
+                          "or the current folder if it holds the notebooks)")
 
     release = commands.add_parser("release", help="write the student bundle (no solutions)")
     release.add_argument("out", help="folder to create (or, with --zip, the archive's name)")

@@ -201,8 +201,17 @@ def render(chapters: list[Chapter], folder: Path) -> str:
     return "\n".join(lines)
 
 
-def progress_command(folder: str = "chapters") -> int:
+def default_folder() -> str:
+    """``chapters/`` from the workbook's root; the current folder when it is the one holding the notebooks
+    (a terminal opened by ``jupyter lab chapters/`` starts there)."""
+    if not Path("chapters").is_dir() and any(Path(".").glob("*.ipynb")):
+        return "."
+    return "chapters"
+
+
+def progress_command(folder: str | None = None) -> int:
     """Print the report for ``folder`` (a folder of notebooks, or one notebook). 0 unless nothing was readable."""
+    folder = folder or default_folder()
     path = Path(folder)
     if not path.exists():
         print(f"error: {folder} does not exist; give the folder that holds your notebooks, "
