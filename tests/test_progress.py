@@ -111,13 +111,15 @@ def test_a_corrupt_file_is_named_and_the_other_chapters_are_still_listed(tmp_pat
     text = (REPO_ROOT / "chapters" / "01_why_convolutions.ipynb").read_text(encoding="utf-8")
     (tmp_path / "01_why_convolutions.ipynb").write_text(text[: len(text) // 2], encoding="utf-8")  # cut off
     (tmp_path / "02_not_a_notebook.ipynb").write_text('{"hello": 1}', encoding="utf-8")
+    (tmp_path / "03_odd_metadata.ipynb").write_text('{"cells": [{"metadata": ["not", "a", "dict"]}]}', encoding="utf-8")
     assert workbook(["progress", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "00_getting_started" in out and "05_partly" in out
     problems = out.split("Could not read:\n")[1].splitlines()
-    assert len(problems) == 2
+    assert len(problems) == 3
     assert problems[0].startswith("  01_why_convolutions.ipynb is not valid JSON (line ")
     assert problems[1] == "  02_not_a_notebook.ipynb is JSON but not a Jupyter notebook (no list of cells)"
+    assert problems[2].startswith("  03_odd_metadata.ipynb has cells of an unexpected form (AttributeError")
     assert "why.param_counts" not in out
 
 

@@ -140,6 +140,14 @@ def read_chapter(path: Path) -> Chapter:
     return chapter
 
 
+def _read_or_explain(path: Path) -> Chapter:
+    # valid JSON with cells of an unexpected form (hand-edited metadata, ...) must not hide the other chapters
+    try:
+        return read_chapter(path)
+    except Exception as error:
+        return Chapter(path.stem, error=f"has cells of an unexpected form ({type(error).__name__}: {error})")
+
+
 def notebooks(folder: Path) -> list[Path]:
     if folder.is_file():
         return [folder]
@@ -221,6 +229,6 @@ def progress_command(folder: str | None = None) -> int:
     if not paths:
         print(f"error: no notebooks (*.ipynb) in {folder}", file=sys.stderr)
         return 1
-    chapters = [read_chapter(p) for p in paths]
+    chapters = [_read_or_explain(p) for p in paths]
     print(render(chapters, path))
     return 0 if any(not c.error for c in chapters) else 1
