@@ -15,8 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import nbformat
-
 from .regions import MarkerError, find_regions, markers
 
 
@@ -99,6 +97,8 @@ def validate(nb, name: str | Path, known_check_ids: set[str] | None = None) -> l
 
 def read_notebook(path: Path):
     """Read a notebook, turning unreadable JSON into a ``NotebookError`` that names the file."""
+    import nbformat  # here, not at import time: `workbook progress` reads notebooks without it
+
     try:
         return nbformat.read(str(path), as_version=4)
     except Exception as error:  # invalid JSON, wrong format version, ...

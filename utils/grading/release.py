@@ -40,6 +40,11 @@ jupyter lab chapters/
 
 {chapters}
 
+## Where you stand
+
+`workbook progress` (in a terminal, in this folder) lists every exercise as passed, failed or not attempted,
+from the verdicts saved in your notebooks: save the notebook after running its check cells.
+
 ## Handing in
 
 - Work in the notebooks in `chapters/` and hand in the `.ipynb` files, with your name in the file name or
