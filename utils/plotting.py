@@ -59,12 +59,23 @@ def show_signed(ax, values, bound: float | None = None, bar: bool = True, label:
     return ax
 
 
+def frame(ax, colour: str = "0.6") -> None:
+    """A thin border and no ticks around ``ax``'s image: a signed map whose edges are 0 (white) still shows
+    where it ends, and neighbouring tiles do not run together."""
+    ax.axis("on")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.spines[:].set_visible(True)
+    ax.spines[:].set_color(colour)
+
+
 def show_images(images, titles: Sequence[str] | None = None, ncols: int = 8, scale: float = 1.4,
-                cmap: str = "gray", symmetric: bool = False, colorbars: bool | None = None):
+                cmap: str = "gray", symmetric: bool = False, colorbars: bool | None = None, frames: bool = False):
     """A grid of images. images: (N, H, W) or (N, 1, H, W); titles: N strings or None.
 
     symmetric=True centres the colour map on 0 (blue negative, red positive): right for filter responses;
-    such maps get a colour bar each unless ``colorbars=False``.
+    such maps get a colour bar each unless ``colorbars=False``. frames=True draws a thin border round each
+    tile (``frame``), which maps with a white (zero) background need.
     """
     images = _numpy(images)
     if images.ndim == 4 and images.shape[1] == 1:
@@ -86,6 +97,8 @@ def show_images(images, titles: Sequence[str] | None = None, ncols: int = 8, sca
             show_signed(ax, images[i], bar=colorbars)
         else:
             ax.imshow(images[i], cmap=cmap)
+        if frames:
+            frame(ax)
         if titles is not None:
             ax.set_title(titles[i], fontsize=10)
     fig.tight_layout(w_pad=1.0, h_pad=1.0)  # white space between tiles: each reads as its own picture
