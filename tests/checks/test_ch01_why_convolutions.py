@@ -116,6 +116,60 @@ def test_alternative_correct_answers_pass():
     assert run_check("why.equivariance_error", equivariance_torch).status == PASSED
 
 
+def test_integer_scalars_count_as_integers():
+    assert run_check("why.param_counts", lambda n, k: tuple(np.int64(c) for c in param_counts(n, k))).status == PASSED
+    assert run_check("why.param_counts", lambda n, k: tuple(torch.tensor(c) for c in param_counts(n, k))).status == PASSED
+    assert run_check("why.receptive_field", lambda layers: np.int64(receptive_field(layers))).status == PASSED
+    assert run_check("why.receptive_field", lambda layers: torch.tensor(receptive_field(layers))).status == PASSED
+
+
+def test_a_matrix_in_the_kernels_dtype_passes():
+    # an integer kernel gives an integer matrix with exactly the right entries: M @ x is still right
+    def in_kernel_dtype(w, n):
+        w = np.asarray(w)
+        m = np.zeros((n - len(w) + 1, n), dtype=w.dtype)
+        for i in range(n - len(w) + 1):
+            m[i, i:i + len(w)] = w
+        return m
+
+    assert run_check("why.conv_matrix_1d", in_kernel_dtype).status == PASSED
+
+
+def test_the_checks_try_every_array_variant():
+    seen = {}
+
+    def record(name, solution):
+        def answer(*args):
+            array = args[1] if name == "why.equivariance_error" else args[0]
+            seen.setdefault(name, set()).add((array.dtype.kind, array.flags.c_contiguous, array.flags.f_contiguous))
+            return solution(*args)
+        return answer
+
+    for exercise_id in ("why.conv_matrix_1d", "why.conv_matrix_2d", "why.circular_conv2d", "why.equivariance_error"):
+        assert run_check(exercise_id, record(exercise_id, SOLUTIONS[exercise_id])).status == PASSED
+        kinds = seen[exercise_id]
+        assert {kind for kind, _, _ in kinds} >= {"f", "i"}, (exercise_id, kinds)
+        assert any(not c and not f for _, c, f in kinds), f"{exercise_id}: no non-contiguous input reached the answer"
+    assert (True, False) in {(f, c) for _, c, f in seen["why.conv_matrix_2d"]}, "no Fortran-order kernel"
+
+
+@pytest.mark.parametrize("exercise_id", sorted(SOLUTIONS))
+def test_the_registered_reference_passes_its_check(exercise_id):
+    from utils.checks import get_reference
+
+    assert run_check(exercise_id, get_reference(exercise_id)).status == PASSED
+
+
+def test_demonstrations_fall_back_to_the_reference_in_one_line(capsys):
+    from utils.checks import check, get_reference, yours_or_reference
+
+    check("why.circular_conv2d", not_implemented)
+    capsys.readouterr()
+    assert yours_or_reference("why.circular_conv2d", not_implemented) is get_reference("why.circular_conv2d")
+    assert capsys.readouterr().out.count("\n") == 1
+    assert yours_or_reference("why.circular_conv2d", circular_conv2d) is circular_conv2d
+
+
 def test_utils_receptive_field_module():
     assert utils_receptive_field([]) == 1
     assert utils_receptive_field([(3, 1)] * 3) == 7
@@ -410,13 +464,122 @@ MUTANTS = [
     ("why.receptive_field", _rf_no_stride, "ignored the strides"),
     ("why.receptive_field", _rf_own_stride, "BEFORE"),
     ("why.receptive_field", _rf_last_stride_ignored_wrongly, ""),
-    ("why.receptive_field", _rf_sum_kernels, "not k"),
+    ("why.receptive_field", _rf_sum_kernels, "not F"),
     ("why.receptive_field", lambda layers: receptive_field(layers) - 1, ""),
     ("why.receptive_field", _rf_float_list, "int"),
     ("why.receptive_field", _rf_consumes_list, "pop()"),
     ("why.receptive_field", _rf_reversed, "reverse order"),
     ("why.receptive_field", _rf_float, "value is right"),
     ("why.receptive_field", _rf_float_no_stride, "return an int"),
+]
+
+
+
+# ------------------------------------------------------------------ integer inputs, memory layout, partial answers
+# Inputs that the specs allow as arrays come in every variant of array_variants: float32, integer, non-contiguous
+# and Fortran order. Answers that allocate with the input's dtype truncate on integer inputs; answers that read
+# the input's memory with strides computed from its shape misread float32, strided and column-major arrays.
+
+as_strided = np.lib.stride_tricks.as_strided
+
+
+def _c_kernel_dtype(x, w):  # an integer kernel: the output takes w's dtype and is truncated
+    y = np.zeros(np.shape(x), dtype=np.asarray(w).dtype)
+    y[...] = circular_conv2d(x, w)
+    return y
+
+
+def _c_kernel_dtype_add(x, w):  # the same with +=: NumPy refuses to cast the float sums into the integer array
+    x, w = np.asarray(x, dtype=np.float64), np.asarray(w)
+    kh, kw = w.shape
+    y = np.zeros(x.shape, dtype=w.dtype)
+    for a in range(kh):
+        for b in range(kw):
+            y += w[a, b] * np.roll(x, (kh // 2 - a, kw // 2 - b), axis=(0, 1))
+    return y
+
+
+def _c_strides_from_shape(x, w):  # reads x as if it were C-contiguous with 8-byte entries
+    h, wd = x.shape
+    return circular_conv2d(as_strided(x, shape=(h, wd), strides=(8 * wd, 8)), w)
+
+
+def _c_strides_after_float(x, w):  # converts first (float32 and int are copied), then assumes C order
+    x = np.asarray(x, dtype=np.float64)
+    h, wd = x.shape
+    return circular_conv2d(as_strided(x, shape=(h, wd), strides=(8 * wd, 8)), w)
+
+
+def _e_zeros_like(layer, x, dy, dx):
+    out = np.zeros_like(x)
+    out[...] = equivariance_error(layer, x, dy, dx)
+    return out
+
+
+def _e_input_dtype(layer, x, dy, dx):
+    return np.asarray(equivariance_error(layer, x, dy, dx), dtype=np.asarray(x).dtype)
+
+
+def _e_strides_from_shape(layer, x, dy, dx):
+    x = np.asarray(x, dtype=np.float64)
+    h, w = x.shape
+    return equivariance_error(layer, as_strided(x, shape=(h, w), strides=(8 * w, 8)), dy, dx)
+
+
+def _m1_strides_from_shape(w, n):  # the kernel read through strides that assume 8-byte contiguous entries
+    w = np.asarray(w)
+    return conv_matrix_1d(as_strided(w, shape=w.shape, strides=(8,)), n)
+
+
+def _m1_strides_after_float(w, n):
+    w = np.asarray(w, dtype=np.float64)
+    return conv_matrix_1d(as_strided(w, shape=w.shape, strides=(8,)), n)
+
+
+def _m2_strides_after_float(w, h, wd):  # the kernel flattened through strides that assume C order
+    w = np.asarray(w, dtype=np.float64)
+    kh, kw = w.shape
+    flat = as_strided(w, shape=(kh * kw,), strides=(8,))
+    return conv_matrix_2d(flat.reshape(kh, kw), h, wd)
+
+
+def _partly(solution, unsupported):
+    """A partly written answer: the solution, except that it raises NotImplementedError where ``unsupported``."""
+    def answer(*args):
+        if unsupported(*args):
+            raise NotImplementedError("not written for this case yet")
+        return solution(*args)
+    return answer
+
+
+LAYOUT_AND_DTYPE_MUTANTS = [
+    ("why.circular_conv2d", _c_kernel_dtype, "w is an integer kernel"),
+    ("why.circular_conv2d", _c_kernel_dtype_add, "w is an integer kernel"),
+    ("why.circular_conv2d", _c_strides_from_shape, "dtype uint8"),
+    ("why.circular_conv2d", _c_strides_after_float, "x non-contiguous"),
+    ("why.equivariance_error", _e_zeros_like, "np.zeros_like(x)"),
+    ("why.equivariance_error", _e_input_dtype, "x integer, dtype int64"),
+    ("why.equivariance_error", _e_strides_from_shape, "x is a strided view"),
+    ("why.conv_matrix_1d", _m1_strides_from_shape, "4 bytes per entry"),
+    ("why.conv_matrix_1d", _m1_strides_after_float, "w non-contiguous"),
+    ("why.conv_matrix_2d", _m2_strides_after_float, "w non-contiguous"),
+]
+PARTLY_WRITTEN = [
+    ("why.param_counts", _partly(param_counts, lambda n, k: k == 1)),
+    ("why.conv_matrix_1d", _partly(conv_matrix_1d, lambda w, n: len(w) % 2 == 0)),
+    ("why.conv_matrix_2d", _partly(conv_matrix_2d, lambda w, h, wd: np.shape(w)[0] != np.shape(w)[1])),
+    ("why.circular_conv2d", _partly(circular_conv2d, lambda x, w: np.shape(w)[0] != np.shape(w)[1])),
+    ("why.equivariance_error", _partly(equivariance_error, lambda layer, x, dy, dx: dy < 0 or dx < 0)),
+    ("why.receptive_field", _partly(receptive_field, lambda layers: any(s > 1 for _, s in layers))),
+]
+MUTANTS += LAYOUT_AND_DTYPE_MUTANTS
+MUTANTS += [(exercise_id, answer, "partly written") for exercise_id, answer in PARTLY_WRITTEN]
+# one rule for counts: NumPy and torch integer scalars are integers, floats of any kind are not
+MUTANTS += [
+    ("why.param_counts", lambda n, k: (np.float64(n * n), np.int64(k * n), k), "value is right"),
+    ("why.param_counts", lambda n, k: (n * n, torch.tensor(k * n, dtype=torch.float32), k), "value is right"),
+    ("why.receptive_field", lambda layers: np.float64(receptive_field(layers)), "value is right"),
+    ("why.receptive_field", lambda layers: torch.tensor(float(receptive_field(layers))), "value is right"),
 ]
 
 
