@@ -1,31 +1,38 @@
 """Output sizes of convolution and pooling layers: the arithmetic of padding, stride and dilation.
 
-Along one axis, a kernel of ``kernel`` taps spaced ``dilation`` apart spans
-``dilation * (kernel - 1) + 1`` input positions. Sliding it in steps of ``stride`` over an input of
-``n`` positions padded with ``pad`` on each side, it fits
+In the workbook's notation (chapter 00): along one axis, a filter of F taps (argument ``kernel``) spaced D
+apart (``dilation``) spans ``D * (F - 1) + 1`` input positions. Sliding it in steps of S (``stride``) over an
+input of n positions padded with P (``pad``) on each side, it fits
 
-    n_out = floor((n + 2 * pad - dilation * (kernel - 1) - 1) / stride) + 1
+    n' = floor((n + 2P - D(F - 1) - 1) / S) + 1
 
 times. Chapter 03 derives this; later chapters import it from here.
+
+Sizes follow the workbook's one integer rule: Python ints and NumPy or torch integer scalars are accepted;
+floats (even 3.0) and bools are not.
 """
 
 from __future__ import annotations
 
-import numbers
+import operator
 
 __all__ = ["conv_output_size", "effective_kernel_size", "same_padding"]
 
 
 def _positive_int(value, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+    if isinstance(value, bool) or type(value).__name__ == "bool_":
         raise TypeError(f"{name} must be an integer, got {value!r}")
+    try:
+        value = operator.index(value)  # int, np.int64, a 0-d integer tensor; not 3.0
+    except TypeError:
+        raise TypeError(f"{name} must be an integer, got {value!r}") from None
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
+    return value
 
 
 def effective_kernel_size(kernel: int, dilation: int = 1) -> int:
-    """Number of input positions a dilated kernel spans: ``dilation * (kernel - 1) + 1``."""
+    """Number of input positions a dilated kernel spans: ``D * (F - 1) + 1``."""
     kernel = _positive_int(kernel, "kernel")
     dilation = _positive_int(dilation, "dilation")
     return dilation * (kernel - 1) + 1
@@ -34,8 +41,8 @@ def effective_kernel_size(kernel: int, dilation: int = 1) -> int:
 def conv_output_size(n: int, kernel: int, stride: int = 1, pad: int = 0, dilation: int = 1) -> int:
     """Output length along one axis of a convolution (or pooling) layer.
 
-    n: input length; kernel: number of taps; stride: step between windows; pad: positions added on
-    *each* side; dilation: spacing between taps. Raises ValueError when the kernel does not fit once.
+    n: input length n; kernel: number of taps F; stride: step S between windows; pad: positions P added on
+    *each* side; dilation: spacing D between taps. Raises ValueError when the kernel does not fit once.
 
     >>> conv_output_size(31, 3, stride=2, pad=1)
     16
@@ -50,7 +57,7 @@ def conv_output_size(n: int, kernel: int, stride: int = 1, pad: int = 0, dilatio
 
 
 def same_padding(kernel: int, dilation: int = 1) -> tuple[int, int]:
-    """Padding ``(before, after)`` that keeps the length at stride 1: ``before + after = span - 1``.
+    """Padding ``(before, after)`` that keeps the length at stride 1: ``before + after = D * (F - 1)``.
 
     For an even span the extra position goes *after* (bottom / right), as in PyTorch's ``padding="same"``.
     """
