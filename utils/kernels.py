@@ -1,4 +1,4 @@
-"""Hand-made 2-D kernels, as named float64 numpy arrays of shape (kh, kw).
+"""Hand-made 2-D kernels, as named float64 numpy arrays of shape (F_h, F_w) (all 3x3 here).
 
 They are written for *cross-correlation*, the sliding weighted sum that deep-learning libraries call
 convolution: ``y[i, j] = sum_u sum_v x[i + u, j + v] * k[u, v]``. With that convention a kernel reads

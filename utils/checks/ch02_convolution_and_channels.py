@@ -1,24 +1,49 @@
 """Checks for chapter 02 (convolution: cross-correlation, kernels, channels).
 
 References are independent of the answers: ``torch.nn.functional.conv2d`` in float64 (which computes
-cross-correlation, no kernel flip) and closed-form counts. Every array check compares whole arrays and
-recognises the classic mistakes (flipped or transposed kernel, an output one row short, channels summed
-on the wrong axis, a missing or misplaced bias, ``=`` instead of ``+=``) to give a specific hint.
+cross-correlation, no kernel flip) and closed-form counts. Every array check compares whole arrays, tries
+each input in the dtypes and memory layouts of ``array_variants`` (integer images must still give float
+results; a strided view must not be read as if it were C-contiguous), and recognises the classic mistakes
+(flipped or transposed kernel, an output one row short, channels summed on the wrong axis, a missing or
+misplaced bias, ``=`` instead of ``+=``) to give a specific hint.
+
+Messages use the workbook's notation: a kernel of size F_h x F_w, K filters (output channels), C input
+channels, an input (N, C, H, W) and an output (N, K, H', W'). The ``@reference`` implementations at the end
+are what the chapter's demonstrations use while an exercise is not solved yet.
 """
 
 from __future__ import annotations
 
+import functools
 import numbers
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch.optim.optimizer import register_optimizer_step_pre_hook
 
-from .compare import assert_array_matches, assert_equal, call, require_callable, require_float, to_array
-from .core import CheckFailed, register
+from .compare import (array_variants, assert_array_matches, assert_equal, call, require_callable, require_float,
+                      to_array)
+from .core import CheckFailed, reference, register
 
 # ----------------------------------------------------------------------------------------------------------
 # references (torch, float64)
+
+
+def _one_thread(check_fn):
+    """Run a check with one torch thread (restored afterwards). Its tensors are tiny: on a loaded machine
+    several spinning threads per tiny convolution make a check take seconds instead of a fraction of one."""
+
+    @functools.wraps(check_fn)
+    def run(answer) -> str:
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return check_fn(answer)
+        finally:
+            torch.set_num_threads(threads)
+
+    return run
 
 
 def _t(a: np.ndarray) -> torch.Tensor:
@@ -26,18 +51,18 @@ def _t(a: np.ndarray) -> torch.Tensor:
 
 
 def ref_conv2d(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
-    """x: (N, C, H, W), w: (O, C, kh, kw), b: (O,) or None -> (N, O, H - kh + 1, W - kw + 1)."""
+    """x: (N, C, H, W), w: (K, C, F_h, F_w), b: (K,) or None -> (N, K, H - F_h + 1, W - F_w + 1)."""
     return F.conv2d(_t(x), _t(w), None if b is None else _t(b)).numpy()
 
 
 def ref_corr2d(x: np.ndarray, k: np.ndarray) -> np.ndarray:
-    """x: (H, W), k: (kh, kw) -> (H - kh + 1, W - kw + 1): cross-correlation, valid."""
-    return ref_conv2d(x[None, None], k[None, None])[0, 0]
+    """x: (H, W), k: (F_h, F_w) -> (H - F_h + 1, W - F_w + 1): cross-correlation, valid."""
+    return ref_conv2d(np.asarray(x)[None, None], np.asarray(k)[None, None])[0, 0]
 
 
 def ref_multi_in(x: np.ndarray, k: np.ndarray) -> np.ndarray:
-    """x: (C, H, W), k: (C, kh, kw) -> (H', W'): summed over channels."""
-    return ref_conv2d(x[None], k[None])[0, 0]
+    """x: (C, H, W), k: (C, F_h, F_w) -> (H', W'): summed over channels."""
+    return ref_conv2d(np.asarray(x)[None], np.asarray(k)[None])[0, 0]
 
 
 def _flip(k: np.ndarray) -> np.ndarray:
@@ -46,7 +71,7 @@ def _flip(k: np.ndarray) -> np.ndarray:
 
 
 def _per_channel(x: np.ndarray, k: np.ndarray) -> np.ndarray:
-    """x: (C, H, W), k: (C, kh, kw) -> (C, H', W'): one 2-D map per channel, not summed."""
+    """x: (C, H, W), k: (C, F_h, F_w) -> (C, H', W'): one 2-D map per channel, not summed."""
     return np.stack([ref_corr2d(x[c], k[c]) for c in range(len(x))])
 
 
@@ -73,6 +98,38 @@ def _describe(a: np.ndarray) -> str:
     return "x".join(str(s) for s in a.shape)
 
 
+def _layout_hint(label: str) -> str:
+    """The end of a hint, for a case whose only difference from a passed one is the input's dtype or layout."""
+    if "non-contiguous" in label or "Fortran" in label:
+        return (". This input is not a C-contiguous array: index it (x[i:i + F_h, j:j + F_w]) rather than "
+                "computing memory offsets or strides from its shape.")
+    if "float32" in label:
+        return ". This input is float32: its entries take 4 bytes, not 8; do not assume float64 strides."
+    return "."
+
+
+def _cases_in_variants(cases, names: tuple[str, ...]):
+    """Each case in every dtype and layout of ``_variants``, plain float64 first: ``(*arrays, label)``."""
+    for arrays in cases:
+        for label, variant in _variants(*arrays, names=names):
+            yield (*variant, label)
+
+
+def _variants(*arrays: np.ndarray, names: tuple[str, ...]):
+    """The case in every dtype and layout of ``array_variants`` for the first array (the image), then with an
+    integer and a non-contiguous version of each other array (kernels, bias): ``(label, arrays)``, where the
+    label goes into the case name ("" for the plain float64 case)."""
+    first, rest = arrays[0], arrays[1:]
+    for label, variant in array_variants(first):
+        yield ("" if label == "float64" else f" [{names[0]}: {label}]"), (variant,) + rest
+    for position, other in enumerate(rest, start=1):
+        for label, variant in array_variants(other, float32=False):
+            if label in ("integer", "non-contiguous"):
+                changed = list(arrays)
+                changed[position] = variant
+                yield f" [{names[position]}: {label}]", tuple(changed)
+
+
 def _random_cases_2d(rng: np.random.Generator):
     """Single-channel (x, k) pairs: worked examples first, then non-square, 1x1, kernel equal to the input."""
     # small and readable, but not a linear ramp: on a ramp different mistakes give identical results
@@ -97,30 +154,30 @@ def _spatial_mistakes(expected: np.ndarray, x: np.ndarray, k: np.ndarray, fn_ref
                   "flip: y[i, j] = sum_u sum_v x[i + u, j + v] * k[u, v]."] = fn_ref(x, _flip(k))
     if kh == kw and kh > 1 and not np.allclose(k, np.swapaxes(k, -1, -2)):
         mistakes["your result uses the transposed kernel: k[u, v] multiplies x[i + u, j + v], with u along the "
-                  "rows (height) and v along the columns (width). Check the order of your indices."] = \
+                  "rows (height F_h) and v along the columns (width F_w). Check the order of your indices."] = \
             fn_ref(x, np.swapaxes(k, -1, -2))
     if expected.shape[-2] > 1:
-        mistakes["your output is one row short: the last window starts at row H - kh, so there are "
-                 "H - kh + 1 rows (range(H - kh + 1))."] = expected[..., :-1, :]
+        mistakes["your output is one row short: the last window starts at row H - F_h, so there are "
+                 "H - F_h + 1 rows (range(H - F_h + 1))."] = expected[..., :-1, :]
     if expected.shape[-1] > 1:
-        mistakes["your output is one column short: there are W - kw + 1 columns (range(W - kw + 1))."] = \
+        mistakes["your output is one column short: there are W - F_w + 1 columns (range(W - F_w + 1))."] = \
             expected[..., :, :-1]
     if expected.shape[-2] > 1 and expected.shape[-1] > 1:
-        mistakes["your output is one row and one column short: an output of size (H - kh + 1, W - kw + 1) "
-                 "has a window starting at every row 0..H-kh and column 0..W-kw."] = expected[..., :-1, :-1]
+        mistakes["your output is one row and one column short: an output of size (H - F_h + 1, W - F_w + 1) "
+                 "has a window starting at every row 0..H-F_h and column 0..W-F_w."] = expected[..., :-1, :-1]
     return mistakes
 
 
 def _check_shape(got, expected: np.ndarray, x: np.ndarray, k: np.ndarray, case: str, what: str = "the result"):
-    """Shape-only mistakes, recognised before the values are compared: kh and kw swapped."""
+    """Shape-only mistakes, recognised before the values are compared: F_h and F_w swapped."""
     got_array = to_array(got, case=case, what=what)
     kh, kw = k.shape[-2:]
     swapped = expected.shape[:-2] + (x.shape[-2] - kw + 1, x.shape[-1] - kh + 1)
     if kh != kw and got_array.shape != expected.shape and got_array.shape == swapped:
         raise CheckFailed(
             f"failed on case {case}:\n  expected shape {expected.shape}, got {got_array.shape}\n  hint: your output "
-            "has the shape for a transposed kernel: the number of rows comes from kh = k.shape[-2] (the kernel's "
-            "height), the number of columns from kw = k.shape[-1].")
+            "has the shape for a transposed kernel: the number of rows comes from the kernel's height "
+            "F_h = k.shape[-2], the number of columns from its width F_w = k.shape[-1].")
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -128,12 +185,13 @@ def _check_shape(got, expected: np.ndarray, x: np.ndarray, k: np.ndarray, case: 
 
 
 @register("conv.corr2d")
+@_one_thread
 def check_corr2d(answer) -> str:
     fn = require_callable(answer, "corr2d(x, k)")
     rng = np.random.default_rng(20)
     count = 0
-    for x, k in _random_cases_2d(rng):
-        case = f"x {_describe(x)}, k {_describe(k)}"
+    for x, k, label in _cases_in_variants(_random_cases_2d(rng), names=("x", "k")):
+        case = f"x {_describe(x)}, k {_describe(k)}{label}"
         got = call(fn, x, k, case=case)
         _require_ndarray(got, case)
         require_float(got, case=case)
@@ -141,19 +199,20 @@ def check_corr2d(answer) -> str:
         _check_shape(got, expected, x, k, case)
         mistakes = _spatial_mistakes(expected, x, k, ref_corr2d, flip_is_mistake=True)
         assert_array_matches(got, expected, case=case, known_mistakes=mistakes,
-                             hint="y[i, j] = sum_u sum_v x[i + u, j + v] * k[u, v] for i < H - kh + 1, "
-                                  "j < W - kw + 1.")
+                             hint="y[i, j] = sum_u sum_v x[i + u, j + v] * k[u, v] for i < H - F_h + 1, "
+                                  "j < W - F_w + 1" + _layout_hint(label))
         count += 1
-    return f"{count} cases"
+    return f"{count} cases, integer, float32 and strided inputs among them"
 
 
 @register("conv.convolve2d")
+@_one_thread
 def check_convolve2d(answer) -> str:
     fn = require_callable(answer, "convolve2d(x, k)")
     rng = np.random.default_rng(21)
     count = 0
-    for x, k in _random_cases_2d(rng):
-        case = f"x {_describe(x)}, k {_describe(k)}"
+    for x, k, label in _cases_in_variants(_random_cases_2d(rng), names=("x", "k")):
+        case = f"x {_describe(x)}, k {_describe(k)}{label}"
         got = call(fn, x, k, case=case)
         _require_ndarray(got, case)
         require_float(got, case=case)
@@ -174,10 +233,10 @@ def check_convolve2d(answer) -> str:
                      "k[::-1, ::-1] (a rotation by 180 degrees)."] = ref_corr2d(x, k.T)
         mistakes.update(_spatial_mistakes(expected, x, _flip(k), ref_corr2d, flip_is_mistake=False))
         assert_array_matches(got, expected, case=case, known_mistakes=mistakes,
-                             hint="(x * k)[i, j] = sum_u sum_v x[i + u, j + v] * k[kh-1-u, kw-1-v]: "
-                                  "cross-correlation with the flipped kernel.")
+                             hint="(x * k)[i, j] = sum_u sum_v x[i + u, j + v] * k[F_h-1-u, F_w-1-v]: "
+                                  "cross-correlation with the flipped kernel" + _layout_hint(label))
         count += 1
-    return f"{count} cases"
+    return f"{count} cases, integer, float32 and strided inputs among them"
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -193,12 +252,13 @@ def _multi_in_cases(rng: np.random.Generator):
 
 
 @register("conv.multi_in")
+@_one_thread
 def check_multi_in(answer) -> str:
     fn = require_callable(answer, "corr2d_multi_in(x, k)")
     rng = np.random.default_rng(22)
     count = 0
-    for x, k in _multi_in_cases(rng):
-        case = f"x (C, H, W) = {x.shape}, k (C, kh, kw) = {k.shape}"
+    for x, k, label in _cases_in_variants(_multi_in_cases(rng), names=("x", "k")):
+        case = f"x (C, H, W) = {x.shape}, k (C, F_h, F_w) = {k.shape}{label}"
         got = call(fn, x, k, case=case)
         require_float(got, case=case)
         expected = ref_multi_in(x, k)
@@ -227,9 +287,9 @@ def check_multi_in(answer) -> str:
         mistakes.update(_spatial_mistakes(expected, x, k, ref_multi_in, flip_is_mistake=True))
         assert_array_matches(got, expected, case=case, known_mistakes=mistakes,
                              hint="y[i, j] = sum_c sum_u sum_v x[c, i + u, j + v] * k[c, u, v]: the sum of "
-                                  "corr2d(x[c], k[c]) over the channels c.")
+                                  "corr2d(x[c], k[c]) over the channels c" + _layout_hint(label))
         count += 1
-    return f"{count} cases"
+    return f"{count} cases, integer, float32 and strided inputs among them"
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -237,8 +297,8 @@ def check_multi_in(answer) -> str:
 
 
 def _conv2d_cases(rng: np.random.Generator):
-    def case(n, c, o, h, w, kh, kw):
-        return rng.normal(size=(n, c, h, w)), rng.normal(size=(o, c, kh, kw)), rng.normal(size=o)
+    def case(n, c, k, h, w, fh, fw):
+        return rng.normal(size=(n, c, h, w)), rng.normal(size=(k, c, fh, fw)), rng.normal(size=k)
 
     yield ((np.arange(18.0) * 5 % 7).reshape(1, 2, 3, 3) / 4 + 0.1,
            np.array([[[[0.0, 1.0], [2.0, 3.0]], [[1.0, 2.0], [3.0, 4.0]]]]), np.array([0.5]))
@@ -249,14 +309,15 @@ def _conv2d_cases(rng: np.random.Generator):
 
 
 @register("conv.conv2d")
+@_one_thread
 def check_conv2d(answer) -> str:
     fn = require_callable(answer, "conv2d(x, w, b)")
     rng = np.random.default_rng(23)
     count = 0
-    for x, w, b in _conv2d_cases(rng):
+    for x, w, b, label in _cases_in_variants(_conv2d_cases(rng), names=("x", "w", "b")):
         n, c = x.shape[:2]
         o = w.shape[0]
-        case = f"x (N, C, H, W) = {x.shape}, w (O, C, kh, kw) = {w.shape}, b ({o},)"
+        case = f"x (N, C, H, W) = {x.shape}, w (K, C, F_h, F_w) = {w.shape}, b ({o},){label}"
         got = call(fn, x, w, b, case=case)
         require_float(got, case=case)
         expected = ref_conv2d(x, w, b)
@@ -265,7 +326,7 @@ def check_conv2d(answer) -> str:
         mistakes = {
             "the bias is missing: add b[o] once to every entry of output channel o.": no_bias,
             "you added the bias once per input channel (inside the channel loop); add b[o] once, after "
-            "summing over the channels.": no_bias + c * b[None, :, None, None] if c > 1 else None,
+            "summing over the C channels.": no_bias + c * b[None, :, None, None] if c > 1 else None,
             "the bias of output channel o is b[o]: you added the wrong entry (or the whole vector b) to "
             "each map.": no_bias + b.sum() if o > 1 else None,
             "you subtracted the bias: y = corr + b.": no_bias - b[None, :, None, None],
@@ -284,47 +345,40 @@ def check_conv2d(answer) -> str:
                      "independent, channels are summed."] = np.broadcast_to(
                 (no_bias.sum(axis=0, keepdims=True) + b[None, :, None, None]), expected.shape)
         if n != o:
-            mistakes["your result has the axes (O, N, H', W'); PyTorch's layout is (N, O, H', W'): batch "
-                     "first, then output channels."] = np.swapaxes(expected, 0, 1)
+            mistakes["your result has the axes (K, N, H', W'); PyTorch's layout is (N, K, H', W'): batch "
+                     "first, then the K output channels."] = np.swapaxes(expected, 0, 1)
         elif n > 1:
             mistakes["your result has the batch and output-channel axes swapped: the layout is "
-                     "(N, O, H', W')."] = np.swapaxes(expected, 0, 1)
+                     "(N, K, H', W')."] = np.swapaxes(expected, 0, 1)
         if o == c and o > 1:
-            mistakes["you indexed the weights as w[c, o]; the layout is w[o, c, u, v] (out channel "
-                     "first)."] = ref_conv2d(x, np.swapaxes(w, 0, 1), b)
+            mistakes["you indexed the weights as w[c, o]; the layout is w[o, c, u, v] (output channel "
+                     "first, shape (K, C, F_h, F_w))."] = ref_conv2d(x, np.swapaxes(w, 0, 1), b)
         if o > 1:
             mistakes["every output channel must use its own filter w[o]: your maps all come from w[0]."] = \
                 ref_conv2d(x, np.broadcast_to(w[:1], w.shape), b)
         mistakes.update(_spatial_mistakes(expected, x, w, lambda x_, w_: ref_conv2d(x_, w_, b),
                                           flip_is_mistake=True))
         assert_array_matches(got, expected, case=case, known_mistakes=mistakes,
-                             hint="y[n, o, i, j] = b[o] + sum_c sum_u sum_v x[n, c, i + u, j + v] * w[o, c, u, v].")
+                             hint="y[n, o, i, j] = b[o] + sum_c sum_u sum_v x[n, c, i + u, j + v] * w[o, c, u, v]"
+                                  + _layout_hint(label))
         count += 1
-    return f"{count} cases"
+    return f"{count} cases, integer, float32 and strided inputs among them"
 
 
 # ----------------------------------------------------------------------------------------------------------
 # conv.output_shape
 
 
-def _as_int_tuple(got, case: str) -> tuple:
-    """The spec asks for a tuple of Python ints (a torch.Size, a tuple subclass of ints, is fine too)."""
+def _as_tuple(got, case: str) -> tuple:
+    """The spec asks for a tuple (a torch.Size, a tuple subclass, is fine too). Its entries are judged by
+    ``assert_equal``'s one integer rule: Python, NumPy and torch integers count, floats and bools do not."""
     if got is None:
         raise CheckFailed(f"failed on case {case}:\n  the output shape is None. Did you forget to `return` it?")
     if not isinstance(got, tuple):
-        how = {"list": "tuple(...) or write (n, o, h, w) with round brackets",
-               "ndarray": "a tuple of Python ints, not a numpy array"}.get(type(got).__name__, "a tuple")
-        raise CheckFailed(f"failed on case {case}:\n  expected a tuple of 4 integers (N, O, H', W'), got a "
+        how = {"list": "tuple(...) or write (n, k, h, w) with round brackets",
+               "ndarray": "a tuple of integers, not a numpy array"}.get(type(got).__name__, "a tuple")
+        raise CheckFailed(f"failed on case {case}:\n  expected a tuple of 4 integers (N, K, H', W'), got a "
                           f"{type(got).__name__} {got!r}.\n  hint: return {how}.")
-    bad = [v for v in got if type(v) is not int]
-    if bad:
-        floats = any(isinstance(v, float) for v in bad)
-        raise CheckFailed(
-            f"failed on case {case}:\n  expected a tuple of 4 integers (N, O, H', W'), got {got!r} with "
-            f"entries of type {type(bad[0]).__name__}.\n  hint: "
-            + ("sizes are whole numbers: use integer arithmetic (// rather than /) or int(...)." if floats
-               else "convert each entry with int(...).")
-        )
     return tuple(got)
 
 
@@ -336,21 +390,30 @@ def check_output_shape(answer) -> str:
              ((3, 16, 7, 5), (32, 16, 1, 1)), ((4, 2, 9, 12), (7, 2, 2, 5)), ((6, 5, 3, 8), (2, 5, 3, 1))]
     for x_shape, w_shape in cases:
         case = f"x_shape={x_shape}, w_shape={w_shape}"
-        got = _as_int_tuple(call(fn, x_shape, w_shape, case=case), case)
-        (n, c, h, w), (o, _, kh, kw) = x_shape, w_shape
-        expected = (n, o, h - kh + 1, w - kw + 1)
+        got = _as_tuple(call(fn, x_shape, w_shape, case=case), case)
+        (n, c, h, w), (k, _, fh, fw) = x_shape, w_shape
+        expected = (n, k, h - fh + 1, w - fw + 1)
         hints = {
-            (n, o, h - kh, w - kw): "one short in each direction: a kh-row window fits at H - kh + 1 positions.",
-            (n, c, h - kh + 1, w - kw + 1): "the output has one channel per filter: O = w_shape[0], not the "
+            (n, k, h - fh, w - fw): "one short in each direction: a window of height F_h fits at H - F_h + 1 "
+                                    "positions.",
+            (n, c, h - fh + 1, w - fw + 1): "the output has one channel per filter: K = w_shape[0], not the "
                                             "input's C.",
-            (n, h - kh + 1, w - kw + 1, o): "PyTorch's order is (N, O, H', W'): channels before height and width.",
-            (n, o, h - kw + 1, w - kh + 1): "the height shrinks by kh - 1 (w_shape[2]) and the width by "
-                                            "kw - 1 (w_shape[3]).",
-            (n, o, h, w): "without padding the output is smaller than the input: H - kh + 1.",
-            (o, n, h - kh + 1, w - kw + 1): "batch first: (N, O, H', W').",
+            (n, h - fh + 1, w - fw + 1, k): "PyTorch's order is (N, K, H', W'): channels before height and width.",
+            (n, k, h - fw + 1, w - fh + 1): "the height shrinks by F_h - 1 (F_h = w_shape[2]) and the width by "
+                                            "F_w - 1 (F_w = w_shape[3]).",
+            (n, k, h, w): "without padding the output is smaller than the input: H' = H - F_h + 1.",
+            (k, n, h - fh + 1, w - fw + 1): "batch first: (N, K, H', W').",
         }
-        hint = hints.get(got, "(N, C, H, W) with O filters of size (C, kh, kw) gives (N, O, H - kh + 1, W - kw + 1).")
-        assert_equal(got, expected, case=case, hint=hint, what="the output shape")
+        if any(isinstance(v, float) for v in got):
+            hint = "sizes are whole numbers: use integer arithmetic (// rather than /) or int(...)."
+        else:
+            try:
+                hint = hints.get(got, "")
+            except TypeError:  # unhashable entries: no known mistake to name
+                hint = ""
+        assert_equal(got, expected, case=case, what="the output shape",
+                     hint=hint or "(N, C, H, W) with K filters of size (C, F_h, F_w) gives "
+                                  "(N, K, H - F_h + 1, W - F_w + 1).")
     return f"{len(cases)} cases"
 
 
@@ -446,16 +509,84 @@ def gd_path(x: np.ndarray, y: np.ndarray, shape: tuple, steps: int, lr: float, *
 
 
 @register("conv.learn_kernel")
+@_one_thread  # 300 steps on tiny tensors
 def check_learn_kernel(answer) -> str:
     fn = require_callable(answer, "learn_kernel(x, y, kernel_shape, steps, lr)")
-    # The tensors are tiny: one thread is fastest, and it keeps the check quick on a loaded machine, where
-    # several spinning threads per tiny op can make 300 steps take seconds. Restored afterwards.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+    watch = _StepWatch()
+    handle = register_optimizer_step_pre_hook(watch)
     try:
-        return _check_learn_kernel(fn)
+        return _check_learn_kernel(fn, watch)
     finally:
-        torch.set_num_threads(threads)
+        handle.remove()
+
+
+class _StepWatch:
+    """Optimizer steps taken during the check, and how many of them found no gradient to apply.
+
+    At the starting kernel 0 the gradient is never zero (the targets are not), so an optimizer step that
+    finds every gradient None or zero means the gradient was cleared between ``backward()`` and ``step()``.
+    """
+
+    def __init__(self) -> None:
+        self.steps = self.empty = 0
+
+    def reset(self) -> None:
+        self.steps = self.empty = 0
+
+    def __call__(self, optimizer, args, kwargs) -> None:
+        grads = [p.grad for group in optimizer.param_groups for p in group["params"]]
+        self.steps += 1
+        if all(g is None or not bool(g.any()) for g in grads):
+            self.empty += 1
+
+
+# The errors a literal reading of "kernel <- kernel - lr * kernel.grad" runs into, and what to do instead.
+_UPDATE = ("update the kernel in place where autograd does not record it: `with torch.no_grad(): kernel -= lr * "
+           "kernel.grad`, then `kernel.grad.zero_()`; or let torch.optim.SGD([kernel], lr=lr) do it with "
+           "optimizer.zero_grad(), loss.backward(), optimizer.step() (see \"Autograd and optimizers\" above).")
+_ERROR_HINTS = [
+    (("unsupported operand", "NoneType"),
+     "kernel.grad is None. After `kernel = kernel - lr * kernel.grad` the name `kernel` holds a new tensor "
+     "computed from the old one, not a leaf, and backward() fills in .grad only for leaves, so on the next step "
+     "there is no gradient. Keep the one leaf tensor and " + _UPDATE),
+    (("leaf Variable", "in-place"),
+     "`kernel -= ...` on a tensor with requires_grad=True would itself be recorded in the autograd graph, "
+     "which PyTorch forbids for a leaf. Wrap the update in `with torch.no_grad():` (then "
+     "`kernel.grad.zero_()`), or let torch.optim.SGD([kernel], lr=lr) make it with optimizer.step()."),
+    (("NoneType", "zero_"),
+     "kernel.grad is None until the first loss.backward(): clear it after the update (kernel.grad.zero_()), or "
+     "set kernel.grad = None, or use optimizer.zero_grad(), which copes with a missing gradient."),
+    (("does not require grad",),
+     "create the kernel with requires_grad=True (torch.zeros(1, 1, kh, kw, dtype=torch.float64, "
+     "requires_grad=True)): otherwise autograd computes no gradient for it."),
+    (("backward through the graph a second time",),
+     "compute the prediction and the loss inside the loop, once per step: each loss.backward() frees the graph "
+     "of the loss it came from."),
+]
+
+
+def _with_error_hint(failure: CheckFailed) -> CheckFailed:
+    message = str(failure)
+    for words, hint in _ERROR_HINTS:
+        if all(word in message for word in words):
+            return CheckFailed(f"{message}\n  hint: {hint}")
+    return failure
+
+
+def _not_moved_hint(watch: _StepWatch) -> str:
+    """Why the kernel is still all zeros, from what the optimizer steps saw."""
+    if watch.steps and watch.empty == watch.steps:
+        return ("your kernel did not move from zeros: optimizer.step() ran, but found no gradient every time. "
+                "optimizer.zero_grad() sits between loss.backward() and optimizer.step(), so it wipes out the "
+                "gradient that step() needs. Clear the gradient at the start of each step (zero_grad(), then the "
+                "loss, backward(), step()), or right after step().")
+    if watch.steps:
+        return ("your kernel did not move from zeros although optimizer.step() ran: is the kernel you return the "
+                "tensor the optimizer was given (torch.optim.SGD([kernel], lr=lr))?")
+    return ("your kernel did not move from zeros: nothing updated it, or the gradient was cleared before the "
+            "update used it. In each step, after loss.backward(), call optimizer.step(), or update by hand "
+            "`with torch.no_grad(): kernel -= lr * kernel.grad`; clear the gradient only after the update (or "
+            "before backward()).")
 
 
 def _learned_kernel(got, shape: tuple, case: str) -> np.ndarray:
@@ -465,7 +596,7 @@ def _learned_kernel(got, shape: tuple, case: str) -> np.ndarray:
     if not isinstance(got, torch.Tensor):
         raise CheckFailed(
             f"failed on case {case}:\n  the learned kernel is a {type(got).__name__}; return a torch tensor "
-            "of shape (kh, kw), detached from the graph: kernel.detach()[0, 0]."
+            "of shape kernel_shape = (kh, kw), detached from the graph: kernel.detach()[0, 0]."
         )
     if got.requires_grad:
         raise CheckFailed(
@@ -488,17 +619,20 @@ def _learned_kernel(got, shape: tuple, case: str) -> np.ndarray:
     return array
 
 
-def _check_learn_kernel(fn) -> str:
+def _check_learn_kernel(fn, watch: _StepWatch) -> str:
     count = 0
     for name, x, k, steps, lr in _learn_cases():
         y = ref_conv2d(x[:, None], k[None, None])[:, 0]
         case = f"{name}: x {x.shape}, y {y.shape}, kernel_shape {k.shape}, steps={steps}, lr={lr}"
-        got = call(fn, torch.from_numpy(x), torch.from_numpy(y), k.shape, steps=steps, lr=lr, case=case)
+        watch.reset()
+        try:
+            got = call(fn, torch.from_numpy(x), torch.from_numpy(y), k.shape, steps=steps, lr=lr, case=case)
+        except CheckFailed as failure:
+            raise _with_error_hint(failure) from None
         got_array = _learned_kernel(got, k.shape, case)
         expected = gd_path(x, y, k.shape, steps, lr)
         mistakes = {
-            "your kernel did not move from its starting point: call optimizer.step() (or update the weights "
-            "by hand) inside the loop, after loss.backward().": np.zeros_like(k),
+            _not_moved_hint(watch): np.zeros_like(k),
             "your gradients accumulate: backward() adds to kernel.grad and optimizer.step() does not clear it. "
             "Call optimizer.zero_grad() (or set kernel.grad = None) in every step, before loss.backward().":
                 gd_path(x, y, k.shape, steps, lr, accumulate=True),
@@ -527,3 +661,52 @@ def _check_learn_kernel(fn) -> str:
                                   "each step.")
         count += 1
     return f"{count} runs follow gradient descent step by step"
+
+
+# ----------------------------------------------------------------------------------------------------------
+# the workbook's implementations, for demonstrations while an exercise is unsolved (``yours_or_reference``)
+
+
+@reference("conv.corr2d")
+def corr2d(x, k) -> np.ndarray:
+    return ref_corr2d(x, k)
+
+
+@reference("conv.convolve2d")
+def convolve2d(x, k) -> np.ndarray:
+    return ref_corr2d(x, _flip(np.asarray(k)))
+
+
+@reference("conv.multi_in")
+def corr2d_multi_in(x, k) -> np.ndarray:
+    return ref_multi_in(x, k)
+
+
+@reference("conv.conv2d")
+def conv2d(x, w, b) -> np.ndarray:
+    return ref_conv2d(x, w, b)
+
+
+@reference("conv.output_shape")
+def conv_output_shape(x_shape, w_shape) -> tuple:
+    (n, _, h, w), (k, _, fh, fw) = x_shape, w_shape
+    return (int(n), int(k), int(h - fh + 1), int(w - fw + 1))
+
+
+@reference("conv.param_count")
+def param_count(c_in, c_out, kh, kw, bias=True) -> int:
+    return int(c_out * c_in * kh * kw + (c_out if bias else 0))
+
+
+@reference("conv.learn_kernel")
+def learn_kernel(x, y, kernel_shape, steps=300, lr=0.3) -> torch.Tensor:
+    x = torch.as_tensor(x, dtype=torch.float64)[:, None]
+    y = torch.as_tensor(y, dtype=torch.float64)[:, None]
+    kernel = torch.zeros(1, 1, *kernel_shape, dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.SGD([kernel], lr=lr)
+    for _ in range(steps):
+        optimizer.zero_grad()
+        loss = ((F.conv2d(x, kernel) - y) ** 2).mean()
+        loss.backward()
+        optimizer.step()
+    return kernel.detach()[0, 0]
