@@ -533,3 +533,23 @@ def test_utils_shapes_follows_the_same_integer_rule():
     for bad in (31.0, np.float64(31), True, np.bool_(True), torch.tensor(31.0)):
         with pytest.raises(TypeError):
             conv_output_size(bad, 3)
+
+
+# ----------------------------------------------------------------------------- references for demonstrations
+@pytest.mark.parametrize("exercise_id", sorted(SOLUTIONS))
+def test_the_registered_reference_passes_its_check(exercise_id):
+    from utils.checks import get_reference
+
+    result = run_check(exercise_id, get_reference(exercise_id))
+    assert result.status == PASSED, result.message
+
+
+def test_a_demonstration_uses_the_reference_until_the_answer_passes(capsys):
+    from utils.checks import get_reference, yours_or_reference
+
+    assert yours_or_reference("pad.conv2d", _not_implemented, "conv2d") is get_reference("pad.conv2d")
+    assert "not written yet" in capsys.readouterr().out
+    assert yours_or_reference("pad.conv2d", conv_flipped, "conv2d") is get_reference("pad.conv2d")
+    assert "does not pass its check" in capsys.readouterr().out
+    assert yours_or_reference("pad.conv2d", conv2d) is conv2d
+    assert "using your conv2d" in capsys.readouterr().out
