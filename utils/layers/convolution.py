@@ -8,12 +8,12 @@ zero padding, stride and dilation, on NCHW batches::
 where ``xp`` is ``x`` zero-padded by ``pad`` on every side. Shapes, everywhere below:
 
 - x: (N, C, H, W) input batch
-- w: (K, C, HH, WW) filters (K of them)
+- w: (K, C, FH, FW) filters (K of them; FH x FW is the notation's F_h x F_w)
 - b: (K,) biases
-- out: (N, K, H', W') with H' = (H + 2*pad - D*(HH - 1) - 1) // S + 1 (likewise W')
+- out: (N, K, H', W') with H' = (H + 2*pad - D*(FH - 1) - 1) // S + 1 (likewise W')
 
 ``stride``, ``pad`` and ``dilation`` are ints, or (height, width) pairs.
-The fast version builds the im2col matrix (C*HH*WW, N*H'*W') with
+The fast version builds the im2col matrix (C*FH*FW, N*H'*W') with
 ``numpy.lib.stride_tricks.sliding_window_view`` and does the whole layer as one matrix product; its backward pass scatters the column gradients back
 with one strided addition per kernel tap (col2im).
 """
@@ -47,15 +47,15 @@ def _validate(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride, pad, dilation
     if x.ndim != 4:
         raise ValueError(f"x must have shape (N, C, H, W), got {x.shape}")
     if w.ndim != 4:
-        raise ValueError(f"w must have shape (K, C, HH, WW), got {w.shape}")
+        raise ValueError(f"w must have shape (K, C, FH, FW), got {w.shape}")
     if x.shape[1] != w.shape[1]:
         raise ValueError(f"x has {x.shape[1]} channels but w expects {w.shape[1]} (x {x.shape}, w {w.shape})")
     if b.shape != (w.shape[0],):
         raise ValueError(f"b must have shape (K,) = ({w.shape[0]},), got {b.shape}")
     S, P, D = _pair(stride, "stride", 1), _pair(pad, "pad", 0), _pair(dilation, "dilation", 1)
     H, W = x.shape[2:]
-    HH, WW = w.shape[2:]
-    span = (D[0] * (HH - 1) + 1, D[1] * (WW - 1) + 1)
+    FH, FW = w.shape[2:]
+    span = (D[0] * (FH - 1) + 1, D[1] * (FW - 1) + 1)
     if span[0] > H + 2 * P[0] or span[1] > W + 2 * P[1]:
         raise ValueError(f"the kernel (spanning {span}) does not fit the padded input ({H + 2 * P[0]}, {W + 2 * P[1]})")
     out_hw = ((H + 2 * P[0] - span[0]) // S[0] + 1, (W + 2 * P[1] - span[1]) // S[1] + 1)
@@ -71,7 +71,7 @@ def conv_forward_naive(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride=1, pa
                        dilation=1) -> tuple[np.ndarray, Cache]:
     """Convolution by four nested loops (n, k, i, j): the definition, slow on purpose.
 
-    x: (N, C, H, W), w: (K, C, HH, WW), b: (K,) -> out: (N, K, H', W'), cache for the backward pass.
+    x: (N, C, H, W), w: (K, C, FH, FW), b: (K,) -> out: (N, K, H', W'), cache for the backward pass.
     """
     x, w, b, S, P, D, span, (Ho, Wo) = _validate(x, w, b, stride, pad, dilation)
     xp = _zero_pad(x, P)
@@ -92,12 +92,12 @@ def conv_backward_naive(dout: np.ndarray, cache: Cache) -> tuple[np.ndarray, np.
     """Gradients by the same four loops as the forward pass.
 
     dout: (N, K, H', W'); cache from ``conv_forward_naive`` or ``conv_forward_fast``
-    -> dx: (N, C, H, W), dw: (K, C, HH, WW), db: (K,).
+    -> dx: (N, C, H, W), dw: (K, C, FH, FW), db: (K,).
     """
     x, w = cache["x"], cache["w"]
     S, P, D = cache["stride"], cache["pad"], cache["dilation"]
-    HH, WW = w.shape[2:]
-    span = (D[0] * (HH - 1) + 1, D[1] * (WW - 1) + 1)
+    FH, FW = w.shape[2:]
+    span = (D[0] * (FH - 1) + 1, D[1] * (FW - 1) + 1)
     xp = _zero_pad(x, P)
     dxp = np.zeros_like(xp, dtype=np.result_type(xp, dout))
     dw = np.zeros_like(w, dtype=np.result_type(w, dout))
@@ -118,31 +118,31 @@ def conv_backward_naive(dout: np.ndarray, cache: Cache) -> tuple[np.ndarray, np.
 def im2col(x: np.ndarray, kernel: tuple[int, int], stride=1, pad=0, dilation=1) -> np.ndarray:
     """Every receptive field as one column: the matrix that turns a convolution into a matrix product.
 
-    x: (N, C, H, W); kernel: (HH, WW) -> cols: (C*HH*WW, N*H'*W').
+    x: (N, C, H, W); kernel: (FH, FW) -> cols: (C*FH*FW, N*H'*W').
     Rows are ordered (c, p, q) like ``w.reshape(K, -1)``'s columns, columns (n, i, j) (output position),
     so ``w.reshape(K, -1) @ cols`` is the convolution. (CS231n's layout; torch's
-    ``torch.nn.functional.unfold(x, ...)`` holds the same numbers as (N, C*HH*WW, H'*W').)
+    ``torch.nn.functional.unfold(x, ...)`` holds the same numbers as (N, C*FH*FW, H'*W').)
     """
     x = np.asarray(x)
-    HH, WW = kernel
+    FH, FW = kernel
     S, P, D = _pair(stride, "stride", 1), _pair(pad, "pad", 0), _pair(dilation, "dilation", 1)
-    span = (D[0] * (HH - 1) + 1, D[1] * (WW - 1) + 1)
+    span = (D[0] * (FH - 1) + 1, D[1] * (FW - 1) + 1)
     xp = _zero_pad(x, P).transpose(1, 0, 2, 3)              # (C, N, Hp, Wp): channels first makes the copy faster
     # windows[c, n, i, j, p, q] = xp[c, n, i*S + p*D, j*S + q*D]: a view, nothing copied yet
     windows = sliding_window_view(xp, span, axis=(2, 3))[:, :, ::S[0], ::S[1], ::D[0], ::D[1]]
     C, N, Ho, Wo = windows.shape[:4]
-    return windows.transpose(0, 4, 5, 1, 2, 3).reshape(C * HH * WW, N * Ho * Wo)  # the one copy
+    return windows.transpose(0, 4, 5, 1, 2, 3).reshape(C * FH * FW, N * Ho * Wo)  # the one copy
 
 
 def conv_forward_fast(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride=1, pad=0,
                       dilation=1) -> tuple[np.ndarray, Cache]:
     """Convolution as one matrix product on the im2col matrix (no Python loop over positions).
 
-    x: (N, C, H, W), w: (K, C, HH, WW), b: (K,) -> out: (N, K, H', W'), cache for the backward pass.
+    x: (N, C, H, W), w: (K, C, FH, FW), b: (K,) -> out: (N, K, H', W'), cache for the backward pass.
     """
     x, w, b, S, P, D, span, (Ho, Wo) = _validate(x, w, b, stride, pad, dilation)
     N, K = x.shape[0], w.shape[0]
-    cols = im2col(x, w.shape[2:], S, P, D)                  # (C*HH*WW, N*H'*W')
+    cols = im2col(x, w.shape[2:], S, P, D)                  # (C*FH*FW, N*H'*W')
     out = w.reshape(K, -1) @ cols                           # (K, N*H'*W')
     out = out.reshape(K, N, Ho, Wo).transpose(1, 0, 2, 3) + b[None, :, None, None]
     cache = {"x": x, "w": w, "b": b, "stride": S, "pad": P, "dilation": D, "cols": cols}
@@ -153,24 +153,24 @@ def conv_backward_fast(dout: np.ndarray, cache: Cache) -> tuple[np.ndarray, np.n
     """Gradients of the convolution with matrix products and col2im.
 
     dout: (N, K, H', W'); cache from ``conv_forward_fast`` (or ``conv_forward_naive``)
-    -> dx: (N, C, H, W), dw: (K, C, HH, WW), db: (K,).
+    -> dx: (N, C, H, W), dw: (K, C, FH, FW), db: (K,).
     """
     x, w = cache["x"], cache["w"]
     S, P, D = cache["stride"], cache["pad"], cache["dilation"]
     N, C, H, W = x.shape
-    K, _, HH, WW = w.shape
+    K, _, FH, FW = w.shape
     Ho, Wo = dout.shape[2:]
     cols = cache.get("cols")
     if cols is None:
-        cols = im2col(x, (HH, WW), S, P, D)
+        cols = im2col(x, (FH, FW), S, P, D)
     dout_mat = dout.transpose(1, 0, 2, 3).reshape(K, -1)    # (K, N*H'*W')
     db = dout_mat.sum(axis=1)
     dw = (dout_mat @ cols.T).reshape(w.shape)
-    dcols = (w.reshape(K, -1).T @ dout_mat).reshape(C, HH, WW, N, Ho, Wo)
+    dcols = (w.reshape(K, -1).T @ dout_mat).reshape(C, FH, FW, N, Ho, Wo)
     # col2im: tap (p, q) of output (i, j) read xp[:, :, i*S + p*D, j*S + q*D]; send its gradient back there
     dxp = np.zeros((C, N, H + 2 * P[0], W + 2 * P[1]), dtype=dcols.dtype)
-    for p in range(HH):
-        for q in range(WW):
+    for p in range(FH):
+        for q in range(FW):
             top, left = p * D[0], q * D[1]
             dxp[:, :, top:top + S[0] * (Ho - 1) + 1:S[0], left:left + S[1] * (Wo - 1) + 1:S[1]] += dcols[:, p, q]
     return dxp[:, :, P[0]:P[0] + H, P[1]:P[1] + W].transpose(1, 0, 2, 3), dw, db
