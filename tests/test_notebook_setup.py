@@ -1,6 +1,9 @@
 """setup_notebook: reproducible seeds, determinism, threads, print options, device choice."""
 
+import os
 import random
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -52,3 +55,17 @@ def test_device_falls_back_to_cpu_without_accelerators(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
     assert choose_device() == torch.device("cpu")
+
+
+def test_determinism_without_loading_inductor():
+    """setup_notebook skips torch._inductor (about 1 s at start-up); torch.compile still gets determinism."""
+    code = ("import sys, torch\n"
+            "from utils.notebook import setup_notebook\n"
+            "setup_notebook()\n"
+            "print(torch.are_deterministic_algorithms_enabled(), 'torch._inductor' in sys.modules)\n"
+            "import torch._inductor.config as inductor\n"
+            "print(inductor.deterministic)\n")
+    env = {k: v for k, v in os.environ.items() if k != "TORCHINDUCTOR_DETERMINISTIC"}
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["True", "False", "True"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import random
+import sys
 import warnings
 
 import numpy as np
@@ -44,6 +45,24 @@ def choose_device(prefer: str | None = None):
     return torch.device("cpu")
 
 
+def use_deterministic_algorithms(torch) -> None:
+    """``torch.use_deterministic_algorithms(True)``, without its import of ``torch._inductor`` (about 1 s).
+
+    That import only exists to set inductor's ``deterministic`` flag, which matters for ``torch.compile``
+    alone: the flag is set here if inductor is loaded already, else through the environment variable
+    inductor reads when it is first loaded.
+    """
+    os.environ.setdefault("TORCHINDUCTOR_DETERMINISTIC", "1")
+    inductor_config = sys.modules.get("torch._inductor.config")
+    if inductor_config is not None:
+        inductor_config.deterministic = True
+    set_flag = getattr(torch._C, "_set_deterministic_algorithms", None)
+    if set_flag is None:  # a torch without the private setter: pay for the import
+        torch.use_deterministic_algorithms(True)
+    else:
+        set_flag(True, warn_only=False)
+
+
 def setup_notebook(seed: int = DEFAULT_SEED, threads: int | None = DEFAULT_THREADS, device: str | None = None):
     """Prepare a notebook kernel and return the ``torch.device`` to compute on.
 
@@ -59,7 +78,7 @@ def setup_notebook(seed: int = DEFAULT_SEED, threads: int | None = DEFAULT_THREA
     import torch
 
     seed_everything(seed)
-    torch.use_deterministic_algorithms(True)
+    use_deterministic_algorithms(torch)
     if torch.backends.cudnn.is_available():
         torch.backends.cudnn.benchmark = False
     if threads is not None:

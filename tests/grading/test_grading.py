@@ -19,7 +19,7 @@ from utils.grading.chapters import load_chapters
 from utils.grading.discover import Submission
 from utils.grading.grade import Limits, grade_submission
 
-from .fixtures import FIXTURES, REPO_ROOT, completed, write_fixtures, _loop, _text
+from .fixtures import CELL_TIMEOUT_S, FIXTURES, REPO_ROOT, completed, write_fixtures, _loop, _text
 
 CHAPTERS = [p.stem for p in solution_paths(REPO_ROOT)]
 
@@ -30,7 +30,7 @@ def batch(tmp_path_factory):
     expected = write_fixtures(root / "in")
     (root / "in" / "notes.txt").write_text("not a submission")
     out = root / "out"
-    assert main(["grade", str(root / "in"), "--out", str(out), "--jobs", "2", "--cell-timeout", "10"]) == 0
+    assert main(["grade", str(root / "in"), "--out", str(out), "--jobs", "2", "--cell-timeout", str(CELL_TIMEOUT_S)]) == 0
     with open(out / "grades.csv", newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     document = json.loads((out / "grades.json").read_text(encoding="utf-8"))
@@ -68,7 +68,7 @@ def test_report_files(batch):
     assert float(summary["loop"]["00_getting_started"]) == 4
     document = batch["json"]
     assert document["versions"]["torch"] and document["timing"]["seconds"] > 0
-    assert document["settings"]["limits"]["cell_timeout"] == 10
+    assert document["settings"]["limits"]["cell_timeout"] == CELL_TIMEOUT_S
     flood = next(s for s in document["submissions"] if s["student"] == "flood")
     assert "more characters of output dropped" in flood["rows"][0]["output"]
     assert len(flood["rows"][0]["output"]) < 25_000
@@ -92,8 +92,7 @@ def test_whole_notebook_limit(tmp_path):
     assert statuses == [("warmup.n_outputs", "timeout"), ("warmup.slide", "timeout"),
                         ("warmup.layer", "timeout"), ("warmup.border", "answered")]
     assert "whole-notebook time limit" in result.rows[0].message
-    assert result.rows[1].message.startswith("not run")
-    assert result.seconds < 30
+    assert result.rows[1].message.startswith("not run") and result.rows[2].message.startswith("not run")
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +104,8 @@ def every_chapter(tmp_path_factory):
             (root / who).mkdir(exist_ok=True)
             shutil.copy(REPO_ROOT / folder / f"{stem}.ipynb", root / who / f"{stem}.ipynb")
     out = root / "out"
-    assert main(["grade", str(root), "--out", str(out), "--jobs", "2"]) == 0
+    # generous limits: they only stop a hung kernel; no verdict here may depend on the machine's speed
+    assert main(["grade", str(root), "--out", str(out), "--jobs", "2", "--cell-timeout", "600", "--timeout", "3600"]) == 0
     with open(out / "grades.csv", newline="", encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
 
