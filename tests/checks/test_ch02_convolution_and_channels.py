@@ -10,7 +10,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from utils.checks import FAILED, NOT_ATTEMPTED, PASSED, run_check
+from utils.checks import FAILED, NOT_ATTEMPTED, PASSED, get_reference, run_check
 
 # the planted `kernel = kernel - lr * kernel.grad` makes torch warn, as it would warn the student
 pytestmark = pytest.mark.filterwarnings("ignore:The .grad attribute of a Tensor that is not a leaf")
@@ -153,6 +153,28 @@ def test_float32_and_torch_answers_are_accepted_where_the_notebook_allows_them()
     float32_learner = lambda *a, **k: learn_kernel(*a, **k, dtype=torch.float32)  # noqa: E731
     result = run_check("conv.learn_kernel", float32_learner)
     assert result.status == PASSED, result.message
+
+
+@pytest.mark.parametrize("exercise_id", sorted(SOLUTIONS))
+def test_the_references_that_demonstrations_fall_back_on_pass_their_checks(exercise_id):
+    result = run_check(exercise_id, get_reference(exercise_id))
+    assert result.status == PASSED, result.message
+
+
+@pytest.mark.parametrize("exercise_id, arity", [("conv.corr2d", 2), ("conv.convolve2d", 2), ("conv.multi_in", 2),
+                                                ("conv.conv2d", 3)])
+def test_the_answer_receives_integer_float32_strided_and_fortran_order_arrays(exercise_id, arity):
+    seen = set()
+
+    def spy(*arrays):
+        for a in arrays:
+            seen.add((a.dtype.name, a.flags.c_contiguous, a.flags.f_contiguous))
+        return SOLUTIONS[exercise_id](*arrays)
+
+    assert run_check(exercise_id, spy).status == PASSED
+    assert {dtype for dtype, _, _ in seen} >= {"float64", "float32", "int64"}
+    assert any(not c and not f for _, c, f in seen), "no strided view reached the answer"
+    assert any(f and not c for _, c, f in seen), "no Fortran-order array reached the answer"
 
 
 def test_learn_kernel_accepts_an_update_by_hand_under_no_grad():
