@@ -99,12 +99,13 @@ def _describe(a: np.ndarray) -> str:
 
 
 def _layout_hint(label: str) -> str:
-    """The end of a hint, for a case whose only difference from a passed one is the input's dtype or layout."""
+    """The end of a hint: what matters about a case whose input comes in another dtype or memory layout."""
     if "non-contiguous" in label or "Fortran" in label:
-        return (". This input is not a C-contiguous array: index it (x[i:i + F_h, j:j + F_w]) rather than "
-                "computing memory offsets or strides from its shape.")
+        return (". In this case an input is not a C-contiguous array (a view into a larger array, or Fortran "
+                "order): slice it (x[i:i + kh, j:j + kw]) rather than computing strides from its shape, or use "
+                "the array's own .strides.")
     if "float32" in label:
-        return ". This input is float32: its entries take 4 bytes, not 8; do not assume float64 strides."
+        return ". In this case the input is float32: its entries take 4 bytes, not 8."
     return "."
 
 
