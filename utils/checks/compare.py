@@ -266,7 +266,10 @@ def _hint(text: str) -> str:
 
 
 def _fmt(x: float) -> str:
-    return np.format_float_positional(float(x), precision=4, trim="0") if np.isfinite(x) else str(float(x))
+    if not np.isfinite(x):
+        return str(float(x))
+    # + 0.0 turns a value that rounds to -0 into 0: "-0.0" next to an expected 0 would look like a bug
+    return np.format_float_positional(round(float(x), 4) + 0.0, precision=4, trim="0")
 
 
 def _preview(a: np.ndarray, start: int = 0, n: int = 6) -> str:
