@@ -177,6 +177,13 @@ def max_zero_padding(x, kernel_size, stride=None, padding=0):
     return _pool(x, kernel_size, stride, padding, "max", 0.0)
 
 
+def max_pad_every_axis(x, kernel_size, stride=None, padding=0):
+    # np.pad(x, P) pads the batch and channel axes too
+    Ph, _ = _pair(padding)
+    xp = np.pad(np.asarray(x, dtype=float), Ph, constant_values=-np.inf)
+    return max_pool2d(xp, kernel_size, stride, 0)
+
+
 def max_pad_one_side(x, kernel_size, stride=None, padding=0):
     (Ph, Pw) = _pair(padding)
     xp = np.pad(np.asarray(x, dtype=float), ((0, 0), (0, 0), (Ph, 0), (Pw, 0)), constant_values=-np.inf)
@@ -209,6 +216,7 @@ def _square(fn):
 MAX_MUTANTS = {
     "zero padding": (max_zero_padding, "pad with -inf"),
     "padding on one side": (max_pad_one_side, "only the top and left"),
+    "padding on every axis": (max_pad_every_axis, "the first two axes must stay (N, C)"),
     "stride ignored": (lambda x, k, s=None, p=0: max_pool2d(x, k, 1, p), "stride"),
     "stride defaults to 1": (lambda x, k, s=None, p=0: max_pool2d(x, k, 1 if s is None else s, p),
                              "stride defaults to the window size"),
@@ -301,6 +309,11 @@ def avg_sum(x, kernel_size, stride=None, padding=0, count_include_pad=True):
     return _pool(x, kernel_size, stride, padding, "sum", 0.0)
 
 
+def avg_pad_every_axis(x, kernel_size, stride=None, padding=0, count_include_pad=True):
+    Ph, _ = _pair(padding)
+    return avg_pool2d(np.pad(np.asarray(x, dtype=float), Ph), kernel_size, stride, 0)
+
+
 def avg_no_padding(x, kernel_size, stride=None, padding=0, count_include_pad=True):
     return avg_pool2d(x, kernel_size, stride, 0, count_include_pad)
 
@@ -321,6 +334,7 @@ AVG_MUTANTS = {
     "integer output": (avg_integer_dtype, "dtype"),
     "sum instead of mean": (avg_sum, "you summed the window"),
     "padding ignored": (avg_no_padding, "padding is missing"),
+    "padding on every axis": (avg_pad_every_axis, "the first two axes must stay (N, C)"),
     "stride ignored": (lambda x, k, s=None, p=0, count_include_pad=True: avg_pool2d(x, k, 1, p, count_include_pad),
                        "stride"),
     "stride taken equal to the window": (
