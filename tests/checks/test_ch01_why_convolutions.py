@@ -9,6 +9,7 @@ import torch
 from utils.checks import FAILED, NOT_ATTEMPTED, PASSED, run_check
 from utils.receptive_field import receptive_field as utils_receptive_field
 from utils.receptive_field import receptive_field_table
+from tests.checks.mutants import partly_written
 
 # ---------------------------------------------------------------------------------------------- solutions
 
@@ -543,15 +544,6 @@ def _m2_strides_after_float(w, h, wd):  # the kernel flattened through strides t
     return conv_matrix_2d(flat.reshape(kh, kw), h, wd)
 
 
-def _partly(solution, unsupported):
-    """A partly written answer: the solution, except that it raises NotImplementedError where ``unsupported``."""
-    def answer(*args):
-        if unsupported(*args):
-            raise NotImplementedError("not written for this case yet")
-        return solution(*args)
-    return answer
-
-
 LAYOUT_AND_DTYPE_MUTANTS = [
     ("why.circular_conv2d", _c_kernel_dtype, "w is an integer kernel"),
     ("why.circular_conv2d", _c_kernel_dtype_add, "w is an integer kernel"),
@@ -565,12 +557,12 @@ LAYOUT_AND_DTYPE_MUTANTS = [
     ("why.conv_matrix_2d", _m2_strides_after_float, "w non-contiguous"),
 ]
 PARTLY_WRITTEN = [
-    ("why.param_counts", _partly(param_counts, lambda n, k: k == 1)),
-    ("why.conv_matrix_1d", _partly(conv_matrix_1d, lambda w, n: len(w) % 2 == 0)),
-    ("why.conv_matrix_2d", _partly(conv_matrix_2d, lambda w, h, wd: np.shape(w)[0] != np.shape(w)[1])),
-    ("why.circular_conv2d", _partly(circular_conv2d, lambda x, w: np.shape(w)[0] != np.shape(w)[1])),
-    ("why.equivariance_error", _partly(equivariance_error, lambda layer, x, dy, dx: dy < 0 or dx < 0)),
-    ("why.receptive_field", _partly(receptive_field, lambda layers: any(s > 1 for _, s in layers))),
+    ("why.param_counts", partly_written(param_counts, lambda n, k: k == 1)),
+    ("why.conv_matrix_1d", partly_written(conv_matrix_1d, lambda w, n: len(w) % 2 == 0)),
+    ("why.conv_matrix_2d", partly_written(conv_matrix_2d, lambda w, h, wd: np.shape(w)[0] != np.shape(w)[1])),
+    ("why.circular_conv2d", partly_written(circular_conv2d, lambda x, w: np.shape(w)[0] != np.shape(w)[1])),
+    ("why.equivariance_error", partly_written(equivariance_error, lambda layer, x, dy, dx: dy < 0 or dx < 0)),
+    ("why.receptive_field", partly_written(receptive_field, lambda layers: any(s > 1 for _, s in layers))),
 ]
 MUTANTS += LAYOUT_AND_DTYPE_MUTANTS
 MUTANTS += [(exercise_id, answer, "partly written") for exercise_id, answer in PARTLY_WRITTEN]

@@ -11,6 +11,7 @@ import pytest
 from utils.checks import FAILED, NOT_ATTEMPTED, PASSED, run_check
 from utils.layers import conv_forward_fast, conv_forward_naive, im2col
 from utils.shapes import same_padding
+from tests.checks.mutants import partly_written
 
 NP_MODE = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 
@@ -464,23 +465,14 @@ def test_the_layout_mutants_are_right_on_plain_float64():
     assert np.allclose(_pad_into_input_dtype(x[0, 0], (1, 2, 0, 1), "reflect"), pad2d(x[0, 0], (1, 2, 0, 1), "reflect"))
 
 
-def _partly(solution, unfinished):
-    """A partly written answer: the solution, except that it raises NotImplementedError where ``unfinished``."""
-    def answer(*args):
-        if unfinished(*args):
-            raise NotImplementedError("not done yet")
-        return solution(*args)
-    return answer
-
-
 PARTLY_WRITTEN = {
-    "pad.output_size": _partly(output_size, lambda n, k, s=1, p=0, d=1: d > 1),
-    "pad.pad": _partly(pad2d, lambda x, pad, mode: mode == "circular"),
-    "pad.conv2d": _partly(conv2d, lambda x, w, b, s=1, p=0, d=1: w.shape[2] != w.shape[3]),
-    "pad.conv_fast": _partly(conv2d_fast, lambda x, w, b, s=1, p=0, d=1: d > 1),
-    "pad.strided_from_full": _partly(strided_from_full, lambda full, s: s > 2),
-    "pad.same_padding": _partly(same_padding, lambda k, d=1: k % 2 == 0),
-    "pad.im2col": _partly(im2col, lambda x, kernel, s=1, p=0, d=1: p > 0),
+    "pad.output_size": partly_written(output_size, lambda n, k, s=1, p=0, d=1: d > 1),
+    "pad.pad": partly_written(pad2d, lambda x, pad, mode: mode == "circular"),
+    "pad.conv2d": partly_written(conv2d, lambda x, w, b, s=1, p=0, d=1: w.shape[2] != w.shape[3]),
+    "pad.conv_fast": partly_written(conv2d_fast, lambda x, w, b, s=1, p=0, d=1: d > 1),
+    "pad.strided_from_full": partly_written(strided_from_full, lambda full, s: s > 2),
+    "pad.same_padding": partly_written(same_padding, lambda k, d=1: k % 2 == 0),
+    "pad.im2col": partly_written(im2col, lambda x, kernel, s=1, p=0, d=1: p > 0),
 }
 
 
