@@ -16,7 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .compare import (array_variants, assert_array_matches, assert_equal, call, require_callable, require_float)
+from .compare import array_variants, assert_array_matches, assert_equal, call, require_callable, require_float
 from .core import CheckFailed, reference, register
 from ..layers.pooling import avg_pool_forward_fast, max_pool_forward_fast
 
@@ -362,7 +362,8 @@ def check_padding_choice(answer) -> str:
     try:
         chosen = set(answer)
     except TypeError:
-        raise CheckFailed(f"safe_paddings() should return a set of names from {PADDINGS}, got {type(answer).__name__}.") from None
+        raise CheckFailed(f"safe_paddings() should return a set of names from {PADDINGS}, got "
+                          f"{type(answer).__name__}.") from None
     unknown = sorted(str(c) for c in chosen if c not in PADDINGS)
     if unknown:
         raise CheckFailed(f"unknown names {unknown}: choose from {PADDINGS}.")
