@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from utils.checks import FAILED, NOT_ATTEMPTED, PASSED, run_check
 from utils.checks.ch04_pooling import PADDINGS
 from utils.layers import avg_pool_forward_naive, max_pool_forward_naive
+from tests.checks.mutants import partly_written
 
 
 def _not_implemented(*args, **kwargs):
@@ -501,3 +502,26 @@ GLOBAL_MUTANTS = {
 @pytest.mark.parametrize("name", sorted(GLOBAL_MUTANTS))
 def test_global_avg_mutants_rejected(name):
     _rejected("pool.global_avg", *GLOBAL_MUTANTS[name])
+
+
+# ----------------------------------------------------------------------------- partly written answers
+def _arg(args, kwargs, position, name, default):
+    return args[position] if len(args) > position else kwargs.get(name, default)
+
+
+PARTLY_WRITTEN = {
+    "pool.output_shape": partly_written(pool_output_shape, lambda *a, **k: _arg(a, k, 3, "padding", 0) != 0),
+    "pool.max_pool2d": partly_written(max_pool2d, lambda *a, **k: _arg(a, k, 3, "padding", 0) != 0),
+    "pool.avg_pool2d": partly_written(avg_pool2d, lambda *a, **k: not k.get("count_include_pad", True)),
+    "pool.avg_as_conv": partly_written(avg_pool_kernel, lambda channels, kernel_size: channels > 2),
+    "pool.shift_invariance": partly_written(fraction_unchanged, lambda images, kernel_size: kernel_size > 3),
+    "pool.channel_max": partly_written(channel_max_pool, lambda x, group: group == 3),
+    "pool.global_avg": partly_written(global_avg_pool, lambda x: x.shape[2] != x.shape[3]),
+}
+
+
+@pytest.mark.parametrize("exercise_id", sorted(PARTLY_WRITTEN))
+def test_a_partly_written_answer_fails(exercise_id):
+    result = run_check(exercise_id, PARTLY_WRITTEN[exercise_id])
+    assert result.status == FAILED, result.message
+    assert "partly written" in result.message and "failed on case" in result.message
