@@ -21,8 +21,10 @@ every such module is imported on first use, so adding a chapter touches no share
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import pkgutil
+import sys
 import weakref
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -41,6 +43,14 @@ class CheckFailed(AssertionError):
 
 class NotAttempted(Exception):
     """The exercise still holds its ``raise NotImplementedError()`` (or its ``...`` placeholder)."""
+
+
+class NotImplementedYet(Exception):
+    """``check(..., graded=True)`` raises this for an exercise not attempted, so that an autograder that counts
+    errors (nbgrader) gives no points; it shows the same one line as the printed verdict, no traceback."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [str(self)]
 
 
 @dataclass(frozen=True)
@@ -157,16 +167,25 @@ def run_check(exercise_id: str, answer: Any) -> CheckResult:
     return _remember(CheckResult(exercise_id, PASSED, f"passed ({summary})" if summary else "passed"), answer)
 
 
-def check(exercise_id: str, answer: Any) -> None:
-    """The call in every check cell: print the verdict, or raise ``CheckFailed`` with what went wrong."""
+def check(exercise_id: str, answer: Any, graded: bool = False) -> None:
+    """The call in every check cell: print the verdict, or raise ``CheckFailed`` with what went wrong.
+
+    ``graded=True`` is for the check cells of an nbgrader release, where a test cell scores unless it ends in
+    an error or writes to stderr: "not implemented yet" is raised (``NotImplementedYet``) instead of printed,
+    and what the check writes to stderr (warnings from the answer) goes to stdout.
+    """
     __tracebackhide__ = True  # IPython and pytest hide this frame: the student sees only the message
-    result = run_check(exercise_id, answer)
+    with contextlib.redirect_stderr(sys.stdout) if graded else contextlib.nullcontext():
+        result = run_check(exercise_id, answer)
     if result.status == PASSED:
         print(f"\u2714 {exercise_id} {result.message}")
     elif result.status == NOT_ATTEMPTED:
-        print(
+        message = (
             f"\u2026 {exercise_id}: not implemented yet. Replace `raise NotImplementedError()` in the exercise "
             "cell above with your code, run that cell, then run this one again."
         )
+        if graded:
+            raise NotImplementedYet(message) from None
+        print(message)
     else:
         raise CheckFailed(f"{exercise_id} {result.message}") from None
