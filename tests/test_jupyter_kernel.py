@@ -1,6 +1,7 @@
 """Kernels start over IPC, the project's way, so ipykernel has no reason to warn about plain-text TCP;
 stream outputs are joined however the kernel chunked them."""
 
+import os
 import subprocess
 
 import nbformat
@@ -13,6 +14,7 @@ from tests.notebook_outputs import execute
 
 WARNING = "Kernel is running over TCP without encryption"
 TRANSPORT = "get_ipython().kernel.parent.transport"  # what the kernel itself was told to use
+needs_ipc = pytest.mark.skipif(os.name == "nt", reason="kernels use TCP on Windows (no IPC transport)")
 
 
 def kernel_stderr(manager_class, tmp_path) -> str:
@@ -32,6 +34,7 @@ def kernel_stderr(manager_class, tmp_path) -> str:
     return log.read_text()
 
 
+@needs_ipc
 def test_the_project_kernel_starts_without_the_tcp_warning(tmp_path):
     assert WARNING not in kernel_stderr(IPCKernelManager, tmp_path)
 
@@ -41,6 +44,7 @@ def test_a_plain_tcp_kernel_shows_the_warning(tmp_path):
     assert WARNING in kernel_stderr(KernelManager, tmp_path)
 
 
+@needs_ipc
 def test_notebook_and_grading_kernels_use_ipc(tmp_path):
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(TRANSPORT)]

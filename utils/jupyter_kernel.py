@@ -2,8 +2,8 @@
 
 Kernels talk to their client over IPC: ZeroMQ sockets that are files in a private temporary folder
 (mode 0700) rather than TCP ports on localhost that any local user could connect to. That is why
-ipykernel does not print "Kernel is running over TCP without encryption" for them. Where ZeroMQ has no
-IPC transport (some Windows builds) they fall back to TCP, as Jupyter does by default.
+ipykernel does not print "Kernel is running over TCP without encryption" for them. On Windows, and where
+ZeroMQ has no IPC transport, they use TCP, Jupyter's default.
 
     from utils.jupyter_kernel import IPCKernelManager, notebook_client
 
@@ -37,7 +37,7 @@ class _IPCTransport:
 
     @default("transport")
     def _transport_default(self) -> str:
-        return "ipc" if zmq.has("ipc") else "tcp"
+        return "ipc" if os.name != "nt" and zmq.has("ipc") else "tcp"
 
     @default("ip")
     def _ip_default(self) -> str:
