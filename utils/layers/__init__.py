@@ -6,7 +6,13 @@ from .convolution import (conv_backward_fast, conv_backward_naive, conv_forward_
                           im2col)
 from .pooling import (avg_pool_forward_fast, avg_pool_forward_naive, max_pool_forward_fast, max_pool_forward_naive,
                       pool_geometry)
+from .pooling import avg_pool_backward_fast, avg_pool_backward_naive, max_pool_backward_fast, max_pool_backward_naive
+from .activations import relu_backward, relu_forward
+from .dense import dense_backward, dense_forward
+from .losses import softmax, softmax_cross_entropy
 
 __all__ = ["conv_forward_naive", "conv_forward_fast", "conv_backward_naive", "conv_backward_fast", "im2col",
            "max_pool_forward_naive", "max_pool_forward_fast", "avg_pool_forward_naive", "avg_pool_forward_fast",
-           "pool_geometry"]
+           "pool_geometry", "max_pool_backward_naive", "max_pool_backward_fast", "avg_pool_backward_naive",
+           "avg_pool_backward_fast", "relu_forward", "relu_backward", "dense_forward", "dense_backward", "softmax",
+           "softmax_cross_entropy"]

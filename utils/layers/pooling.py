@@ -1,4 +1,4 @@
-"""Pooling layers in NumPy: max and average pooling, forward passes (the backward passes are chapter 06's).
+"""Pooling layers in NumPy: max and average pooling, forward and backward passes (chapter 06 derives the latter).
 
 Each output summarises one window of its own channel; nothing mixes channels and nothing is learned::
 
@@ -29,7 +29,8 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 __all__ = ["max_pool_forward_naive", "max_pool_forward_fast", "avg_pool_forward_naive", "avg_pool_forward_fast",
-           "pool_geometry"]
+           "pool_geometry", "max_pool_backward_naive", "max_pool_backward_fast", "avg_pool_backward_naive",
+           "avg_pool_backward_fast"]
 
 Cache = dict[str, Any]
 
@@ -166,3 +167,70 @@ def avg_pool_forward_fast(x: np.ndarray, kernel_size, stride=None, padding=0,
     cache = {"x": x, "kernel_size": Fs, "stride": S, "padding": P, "count_include_pad": count_include_pad,
              "divisor": divisor}
     return out, cache
+
+
+# --------------------------------------------------------------------------------------------- backward passes
+# Max pooling sends each dout[n, c, i, j] to the one input pixel that won window (i, j): the first maximum in
+# row-major order (np.argmax's and PyTorch's CPU kernel's choice on ties). Average pooling spreads it evenly
+# over the window. Windows overlap when S < F, so both *accumulate* (+=): a pixel in several windows gets the
+# sum of their gradients. Padding takes part in no gradient: it is cropped (average) or never wins (max).
+
+def max_pool_backward_naive(dout: np.ndarray, cache: Cache) -> np.ndarray:
+    """Gradient of max pooling by a loop over output positions (i, j), all images and channels at once.
+
+    dout: (N, C, H', W'); cache from ``max_pool_forward_naive`` or ``_fast`` -> dx: (N, C, H, W).
+    """
+    x, argmax = cache["x"], cache["argmax"]
+    N, C = x.shape[:2]
+    dx = np.zeros(x.shape, dtype=np.result_type(x, dout))
+    n, c = np.meshgrid(np.arange(N), np.arange(C), indexing="ij")
+    for i in range(dout.shape[2]):
+        for j in range(dout.shape[3]):
+            # (n, c) pairs are distinct inside one window, so a plain fancy-index += is safe here
+            dx[n, c, argmax[:, :, i, j, 0], argmax[:, :, i, j, 1]] += dout[:, :, i, j]
+    return dx
+
+
+def max_pool_backward_fast(dout: np.ndarray, cache: Cache) -> np.ndarray:
+    """Gradient of max pooling in one scatter-add (``np.add.at`` adds up repeated indices; ``+=`` would not).
+
+    dout: (N, C, H', W'); cache from ``max_pool_forward_naive`` or ``_fast`` -> dx: (N, C, H, W).
+    """
+    x, argmax = cache["x"], cache["argmax"]
+    N, C, H, W = x.shape
+    flat = argmax[..., 0] * W + argmax[..., 1]                          # (N, C, H', W') index into H*W
+    dx = np.zeros((N, C, H * W), dtype=np.result_type(x, dout))
+    n, c = np.meshgrid(np.arange(N), np.arange(C), indexing="ij")
+    np.add.at(dx, (n[..., None], c[..., None], flat.reshape(N, C, -1)), dout.reshape(N, C, -1))
+    return dx.reshape(x.shape)
+
+
+def avg_pool_backward_naive(dout: np.ndarray, cache: Cache) -> np.ndarray:
+    """Gradient of average pooling by a loop over output positions: dout / divisor to every pixel of the window.
+
+    dout: (N, C, H', W'); cache from ``avg_pool_forward_naive`` or ``_fast`` -> dx: (N, C, H, W).
+    """
+    x, Fs, S, P, divisor = cache["x"], cache["kernel_size"], cache["stride"], cache["padding"], cache["divisor"]
+    H, W = x.shape[2:]
+    dxp = np.zeros(x.shape[:2] + (H + 2 * P[0], W + 2 * P[1]), dtype=np.result_type(x, dout))
+    for i in range(dout.shape[2]):
+        for j in range(dout.shape[3]):
+            top, left = i * S[0], j * S[1]
+            dxp[:, :, top:top + Fs[0], left:left + Fs[1]] += (dout[:, :, i, j] / divisor[i, j])[:, :, None, None]
+    return dxp[:, :, P[0]:P[0] + H, P[1]:P[1] + W]
+
+
+def avg_pool_backward_fast(dout: np.ndarray, cache: Cache) -> np.ndarray:
+    """Gradient of average pooling by a loop over the F_h*F_w taps of the window (one strided add each).
+
+    dout: (N, C, H', W'); cache from ``avg_pool_forward_naive`` or ``_fast`` -> dx: (N, C, H, W).
+    """
+    x, Fs, S, P, divisor = cache["x"], cache["kernel_size"], cache["stride"], cache["padding"], cache["divisor"]
+    H, W = x.shape[2:]
+    Ho, Wo = dout.shape[2:]
+    share = dout / divisor
+    dxp = np.zeros(x.shape[:2] + (H + 2 * P[0], W + 2 * P[1]), dtype=np.result_type(x, dout))
+    for p in range(Fs[0]):
+        for q in range(Fs[1]):   # tap (p, q) of window (i, j) is padded pixel (i*S_h + p, j*S_w + q)
+            dxp[:, :, p:p + S[0] * (Ho - 1) + 1:S[0], q:q + S[1] * (Wo - 1) + 1:S[1]] += share
+    return dxp[:, :, P[0]:P[0] + H, P[1]:P[1] + W]
