@@ -5,6 +5,8 @@
     workbook execute --all
     workbook progress [FOLDER]       a student's verdicts so far, read from the saved notebooks (default chapters/)
     workbook release OUT [--zip]     write the student bundle (chapters, utils, requirements; no solutions)
+    workbook release --nbgrader DIR [--chapters C...]
+                                     write an nbgrader course folder (source/, nbgrader_config.py, README.md)
     workbook grade PATHS... --out DIR [--jobs N] [--cell-timeout S] [--timeout S] [--memory-mb M]
                                      grade returned notebooks; see docs/INSTRUCTORS.md
 """
@@ -32,8 +34,12 @@ def main(argv: list[str] | None = None) -> int:
                           "or the current folder if it holds the notebooks)")
 
     release = commands.add_parser("release", help="write the student bundle (no solutions)")
-    release.add_argument("out", help="folder to create (or, with --zip, the archive's name)")
+    release.add_argument("out", nargs="?", help="folder to create (or, with --zip, the archive's name)")
     release.add_argument("--zip", action="store_true", help="write OUT.zip instead of a folder")
+    release.add_argument("--nbgrader", metavar="DIR", help="instead of the bundle, write an nbgrader course "
+                         "folder: one assignment per chapter in DIR/source/, nbgrader_config.py, README.md")
+    release.add_argument("--chapters", nargs="+", metavar="C", help="with --nbgrader: only these chapters "
+                         "(stems or numbers, e.g. 00 02); default every chapter")
 
     grade = commands.add_parser("grade", help="grade returned student notebooks")
     grade.add_argument("paths", nargs="+", help="notebooks, folders (one per student, or flat) and .zip archives")
@@ -62,8 +68,14 @@ def main(argv: list[str] | None = None) -> int:
 
             return progress_command(args.folder)
         if args.command == "release":
-            from utils.grading.command import release_command
+            from utils.grading.command import release_command, release_nbgrader_command
 
+            if args.nbgrader is not None:
+                if args.out is not None or args.zip:
+                    release.error("--nbgrader DIR takes no OUT and no --zip")
+                return release_nbgrader_command(args.nbgrader, args.chapters)
+            if args.out is None or args.chapters:
+                release.error("give OUT (or --nbgrader DIR); --chapters goes with --nbgrader")
             return release_command(args.out, as_zip=args.zip)
         if args.command == "grade":
             from utils.grading.command import grade_command

@@ -63,3 +63,16 @@ def release_command(out: str, as_zip: bool = False, stream=sys.stdout) -> int:
         return 2
     print(f"wrote the student bundle {written}", file=stream)
     return 0
+
+
+def release_nbgrader_command(out: str, chapters: list[str] | None = None, stream=sys.stdout) -> int:
+    from .nbgrader_export import export
+
+    try:
+        stems = export(Path(out), chapters)
+    except (FileExistsError, KeyError, ValueError) as error:
+        print(f"error: {error.args[0] if isinstance(error, KeyError) else error}", file=sys.stderr)
+        return 2
+    print(f"wrote the nbgrader course folder {out}: source/ with {len(stems)} assignment(s) "
+          f"({', '.join(stems)}), nbgrader_config.py, README.md", file=stream)
+    return 0

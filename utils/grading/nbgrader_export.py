@@ -121,10 +121,11 @@ def graded_check_source(source: str, exercise_id: str) -> str:
         return source
     lines = source.splitlines(keepends=True)
     row, column = call.end_lineno - 1, call.end_col_offset - 1  # the closing parenthesis
-    before = lines[row][:column]
+    before = "".join(lines[:row]) + lines[row][:column]
     separator = "" if before.rstrip().endswith(",") else ", "
-    lines[row] = before + separator + "graded=True" + lines[row][column:]
-    return "".join(lines)
+    graded = before + separator + "graded=True" + lines[row][column:] + "".join(lines[row + 1:])
+    ast.parse(graded)
+    return graded
 
 
 def _nbgrader(grade_id_: str, *, grade: bool = False, solution: bool = False, locked: bool = False,
