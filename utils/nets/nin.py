@@ -1,0 +1,59 @@
+"""Network in Network (Lin, Chen and Yan, 2014), small enough to train on Fashion-MNIST in seconds.
+
+A NiN block is a spatial convolution followed by two 1x1 convolutions, each followed by a ReLU: a small
+multilayer perceptron applied to every receptive field. The network ends without fully connected layers: its
+last block has one channel per class, and global average pooling turns each channel into that class's score.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def nin_block(in_channels: int, out_channels: int, kernel_size, stride=1, padding=0) -> nn.Sequential:
+    """conv(kernel_size, stride, padding) -> ReLU -> 1x1 conv -> ReLU -> 1x1 conv -> ReLU.
+
+    Only the first convolution has a stride and padding: the 1x1 layers keep the size of its output.
+    Layer order (and so ``parameters()`` order): ``[0]`` the spatial convolution, ``[2]`` and ``[4]`` the 1x1 ones.
+    """
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride, padding=padding), nn.ReLU(),
+        nn.Conv2d(out_channels, out_channels, kernel_size=1), nn.ReLU(),
+        nn.Conv2d(out_channels, out_channels, kernel_size=1), nn.ReLU(),
+    )
+
+
+class SmallNiN(nn.Module):
+    """NiN for 1 x 28 x 28 images: a NiN block with stride 2 and 2x2 max pooling (28 -> 14 -> 7), a second
+    NiN block, a 1x1 convolution to one map per class, and global average pooling. No fully connected layer.
+    ``class_maps(x)`` returns the (N, classes, 7, 7) maps before pooling.
+
+    ``block`` builds each NiN block (default: :func:`nin_block`), so a chapter can plug in its own. The
+    convolutions start from He initialisation: with PyTorch's default, whose variance is a third of He's, the
+    signal shrinks through the seven ReLU layers and training starts slowly.
+    """
+
+    def __init__(self, channels=(16, 32), num_classes: int = 10, in_channels: int = 1, block=nin_block):
+        super().__init__()
+        c1, c2 = channels
+        self.features = nn.Sequential(
+            block(in_channels, c1, 5, 2, 2), nn.MaxPool2d(2),          # 28 -> 14 -> 7
+            block(c1, c2, 3, 1, 1),                                    # 7 -> 7
+            nn.Conv2d(c2, num_classes, kernel_size=1),                 # one map per class (no ReLU: scores)
+        )
+        for module in self.modules():
+            if isinstance(module, nn.Conv2d):
+                nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
+                nn.init.zeros_(module.bias)
+
+    def class_maps(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.class_maps(x).mean(dim=(2, 3))                     # global average pooling: (N, classes)
+
+
+def count_parameters(module: nn.Module) -> int:
+    """The number of trainable numbers in ``module``."""
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)
