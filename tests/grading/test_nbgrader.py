@@ -171,7 +171,8 @@ def test_grade_ids_are_legal_and_distinct():
 
 def test_graded_check_source():
     assert graded_check_source('check("a.b", f)', "a.b") == 'check("a.b", f, graded=True)'
-    assert graded_check_source('x = 1\ncheck(\n    "a.b",\n    f,\n)\n', "a.b") == 'x = 1\ncheck(\n    "a.b",\n    f,\ngraded=True)\n'
+    multi_line = 'x = 1\ncheck(\n    "a.b",\n    f,\n)\n'
+    assert graded_check_source(multi_line, "a.b") == 'x = 1\ncheck(\n    "a.b",\n    f,\ngraded=True)\n'
     assert graded_check_source('check("a.b", f, graded=True)', "a.b") == 'check("a.b", f, graded=True)'
     with pytest.raises(ValueError, match="once"):
         graded_check_source('check("other", f)', "a.b")
@@ -216,7 +217,7 @@ def test_autograde_gives_the_points_of_workbook_grade(graded, student):
         row = rows[spec.exercise_id]
         if spec.kind == "code":
             auto, manual, most = scores[grade_id(spec.exercise_id) + CHECK_SUFFIX]
-            assert (auto, manual, most) == (row.points, False, spec.points), f"{student} {spec.exercise_id}: {row.message}"
+            assert (auto, manual, most) == (row.points, False, spec.points), f"{spec.exercise_id}: {row.message}"
         else:  # written: nbgrader leaves an answer to the instructor and gives 0 to the untouched prompt
             auto, manual, most = scores[grade_id(spec.exercise_id)]
             assert most == spec.points and row.points == 0
