@@ -84,8 +84,11 @@ Grade ids are the exercise ids with `.` turned into `_` (`warmup.slide`; its tes
    course's `source/` and the lines of `nbgrader_config.py` into yours. It sets `CourseDirectory.ignore` so
    that a `utils/` folder or `utils.py` a student hands in is never copied into the grading folder (it would
    replace the installed package), keeps the workbook's prompts, and gives each cell {timeout} s.
-3. `nbgrader generate_assignment 00_getting_started` (one chapter) writes `release/`; then `nbgrader
-   release_assignment`, collect, and `nbgrader autograde 00_getting_started` as usual.
+3. `nbgrader generate_assignment 00_getting_started` (or `"*"`: every chapter) writes `release/`; then
+   release, collect and `nbgrader autograde 00_getting_started` as usual; written answers are graded by hand
+   in the formgrader. The released notebooks are the workbook's student chapters, except that their check
+   cells call `check(..., graded=True)`: "not implemented yet" is then an error (one line, no traceback), so
+   an untouched exercise scores 0, and a warning from a correct answer does not fail it.
 
 Chapters here: {chapters}.
 
@@ -98,6 +101,8 @@ report whatever the student wants. Demonstration cells the student edited run as
 `workbook grade` (see the workbook's docs/INSTRUCTORS.md) on the same notebooks when that matters: it runs
 only the workbook's setup cells, each exercise cell and the workbook's own check cell, with a recorder the
 student's code cannot rebind by name, per-cell time limits and a memory cap, and gives the same points.
+It reads nbgrader's folders as they are: `workbook grade submitted/ --out grades/` names each student after
+their folder under `submitted/`.
 """
 
 _ILLEGAL = re.compile(r"[^A-Za-z0-9_-]")
