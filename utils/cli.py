@@ -33,7 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     progress.add_argument("folder", nargs="?", help="folder of notebooks, or one notebook (default chapters/, "
                           "or the current folder if it holds the notebooks)")
 
-    release = commands.add_parser("release", help="write the student bundle (no solutions)")
+    release = commands.add_parser("release", help="write the student bundle (no solutions), or with --nbgrader "
+                                  "an nbgrader course folder (its source/ holds the solutions)")
     release.add_argument("out", nargs="?", help="folder to create (or, with --zip, the archive's name)")
     release.add_argument("--zip", action="store_true", help="write OUT.zip instead of a folder")
     release.add_argument("--nbgrader", metavar="DIR", help="instead of the bundle, write an nbgrader course "

@@ -62,7 +62,8 @@ c.Execute.timeout = {CELL_TIMEOUT_S}
 README = """# CNN workbook chapters for nbgrader
 
 Written by `workbook release --nbgrader`. `source/` holds one nbgrader assignment per chapter, named after
-the chapter; each notebook is the workbook's solution notebook with nbgrader cell metadata:
+the chapter; each notebook is the workbook's solution notebook with nbgrader cell metadata. **It holds the
+solutions**: keep this folder from students; they get what `nbgrader generate_assignment` writes to `release/`.
 
 | workbook cell | nbgrader cell | points |
 |---|---|---|
