@@ -124,7 +124,8 @@ def test_placeholder_is_not_attempted(exercise_id):
 
 def test_the_workbook_layers_pass():
     assert run_check("pool.max_pool2d", lambda *a, **k: max_pool_forward_naive(*a, **k)[0]).status == PASSED
-    assert run_check("pool.padding_choice", lambda: ["-inf", "replicate", "image_min"]).status == PASSED
+    assert run_check("pool.padding_choice", lambda: frozenset(["-inf", "replicate", "image_min"])).status == PASSED
+    assert run_check("pool.avg_pool2d", lambda *a, **k: avg_pool_forward_naive(*a, **k)[0]).status == PASSED
 
 
 def _rejected(exercise_id, mutant, hint):
@@ -240,12 +241,49 @@ MAX_MUTANTS = {
 }
 
 
+def max_finite_padding(x, kernel_size, stride=None, padding=0):
+    # a "very negative" constant: below the usual activations, but not below every value
+    return _pool(x, kernel_size, stride, padding, "max", -10.0)
+
+
+def max_in_float32(x, kernel_size, stride=None, padding=0):
+    return F.max_pool2d(torch.tensor(np.asarray(x, np.float32)), kernel_size, stride, padding).numpy()
+
+
+def max_in_float32_back_to_float64(x, kernel_size, stride=None, padding=0):
+    return max_in_float32(x, kernel_size, stride, padding).astype(np.float64)
+
+
+def max_no_float_conversion(x, kernel_size, stride=None, padding=0):
+    (Ph, Pw) = _pair(padding)
+    xp = np.pad(np.asarray(x), ((0, 0), (0, 0), (Ph, Ph), (Pw, Pw)), constant_values=-np.inf)
+    return max_pool2d(xp, kernel_size, stride, 0)
+
+
+def _swap_only(which, fn):
+    def pool(x, kernel_size, stride=None, padding=0, **kwargs):
+        stride = kernel_size if stride is None else stride
+        args = {"kernel_size": kernel_size, "stride": stride, "padding": padding}
+        args[which] = _pair(args[which])[::-1]
+        return fn(x, args["kernel_size"], args["stride"], args["padding"], **kwargs)
+    return pool
+
+
 def _int_output(x, kernel_size, stride=None, padding=0):
     out = max_pool2d(x, kernel_size, stride, padding)
     return out.astype(np.asarray(x).dtype)        # np.zeros_like(x)-style allocation
 
 
 MAX_MUTANTS["integer output"] = (_int_output, "dtype")
+MAX_MUTANTS.update({
+    "padding with a finite constant": (max_finite_padding, "you padded with a finite value (-10)"),
+    "computed in float32": (max_in_float32, "differ from the exact values by rounding"),
+    "float32, then back to float64": (max_in_float32_back_to_float64, "Compute in float64"),
+    "no float conversion before -inf padding": (max_no_float_conversion, "an integer array cannot hold -inf"),
+    "stride pair swapped only": (_swap_only("stride", max_pool2d), "your stride pair is swapped"),
+    "padding pair swapped only": (_swap_only("padding", max_pool2d), "your padding pair is swapped"),
+    "kernel_size pair swapped only": (_swap_only("kernel_size", max_pool2d), "your kernel_size pair is swapped"),
+})
 
 
 @pytest.mark.parametrize("name", sorted(MAX_MUTANTS))
@@ -262,6 +300,9 @@ PADDING_MUTANTS = {
     "a string": ("-inf", "got the string"),
     "unknown name": ({"-inf", "minus infinity"}, "unknown names"),
     "a number": (3, "should return a set of names"),
+    "a list": (["-inf", "replicate", "image_min"], "got a list"),
+    "a tuple": (("-inf", "replicate", "image_min"), "got a tuple"),
+    "a dict": ({"-inf": 1, "replicate": 1, "image_min": 1}, "got a dict"),
 }
 
 
@@ -327,6 +368,11 @@ def avg_past_the_input(x, kernel_size, stride=None, padding=0, count_include_pad
     return _pool(x, kernel_size, stride, padding, "mean", 0.0, count=count)
 
 
+def avg_in_float32(x, kernel_size, stride=None, padding=0, count_include_pad=True):
+    return F.avg_pool2d(torch.tensor(np.asarray(x, np.float32)), kernel_size, stride, padding,
+                        count_include_pad=count_include_pad).numpy()
+
+
 AVG_MUTANTS = {
     "count_include_pad inverted": (avg_include_wrong, "count_include_pad"),
     "count_include_pad defaults to False": (avg_default_excludes, "count_include_pad=True divides"),
@@ -349,6 +395,9 @@ AVG_MUTANTS = {
     "max instead of mean": (lambda x, k, s=None, p=0, count_include_pad=True: max_pool2d(x, k, s, p),
                             "that is max pooling"),
     "returns a list": (lambda *a, **k: avg_pool2d(*a, **k).tolist(), "Python list"),
+    "computed in float32": (avg_in_float32, "differ from the exact values by rounding"),
+    "stride pair swapped only": (_swap_only("stride", avg_pool2d), "your stride pair is swapped"),
+    "padding pair swapped only": (_swap_only("padding", avg_pool2d), "your padding pair is swapped"),
 }
 
 
@@ -374,6 +423,8 @@ def _kernel_mutant(kind):
             return avg_pool_kernel(channels, (Fw, Fh))
         if kind == "square":
             return avg_pool_kernel(channels, Fh)
+        if kind == "nested list":
+            return avg_pool_kernel(channels, kernel_size).tolist()
         if kind == "integer":
             return np.eye(channels, dtype=np.int64)[:, :, None, None] * np.ones((Fh, Fw), dtype=np.int64)
         raise AssertionError(kind)
@@ -388,6 +439,7 @@ KERNEL_MUTANTS = {
     "width first": ("width first", "height first"),
     "square window": ("square", "expected w of shape"),
     "integer kernel": ("integer", "dtype"),
+    "nested list": ("nested list", "Python list"),
 }
 
 
@@ -410,6 +462,13 @@ NONLINEAR_MUTANTS = {
     "too small": ((np.ones((1, 1)), np.zeros((1, 1))), "at least 2 x 2"),
     "not numbers": (("ab", "cd"), "arrays of numbers"),
     "infinite": ((np.array([[np.inf, 0.0], [0.0, 0.0]]), np.array([[0.0, 1.0], [0.0, 0.0]])), "finite"),
+    "a list": ([COUNTEREXAMPLE[0], COUNTEREXAMPLE[1]], "the tuple (a, b)"),
+    # 3 x 3: the third row and column are never read by 2x2 windows at stride 2
+    "differs only where no window reads": ((np.array([[0, 0, 0], [0, 0, 0], [1.0, 0, 0]]),
+                                            np.array([[0, 0, 0], [0, 0, 0], [0, 1.0, 0]])),
+                                           "never read the last row and the last column"),
+    "differs only in an unread column": ((np.array([[0, 0, 1.0], [0, 0, 0]]), np.array([[0, 0, 0], [0, 0, 1.0]])),
+                                         "never read the last column"),
 }
 
 
@@ -420,10 +479,14 @@ def test_nonlinear_mutants_rejected(name):
 
 
 # ----------------------------------------------------------------------------- shift invariance
-def _fraction_with(shift="right", pool=True, counted="either", stride=None, report="unchanged"):
+def _fraction_with(shift="right", pool=True, counted="either", stride=None, report="unchanged", dtype=float,
+                   equal="exactly"):
     def fraction(images, kernel_size):
-        images = np.asarray(images, dtype=float)
-        if shift == "right":
+        images = np.asarray(images, dtype=dtype)
+        if shift == "keep first":
+            shifted = images.copy()
+            shifted[:, :, 1:] = images[:, :, :-1]
+        elif shift == "right":
             shifted = np.zeros_like(images)
             shifted[:, :, 1:] = images[:, :, :-1]
         elif shift == "roll":
@@ -439,8 +502,13 @@ def _fraction_with(shift="right", pool=True, counted="either", stride=None, repo
             after = max_pool2d(shifted[:, None], kernel_size, stride)
         else:
             before, after = images, shifted
-        mask = ((before != 0) | (after != 0)) if counted == "either" else np.ones(before.shape, bool)
-        value = (before == after)[mask].mean()
+        mask = {"either": (before != 0) | (after != 0), "both": (before != 0) & (after != 0),
+                "original": before != 0, "above 1e-3": (before > 1e-3) | (after > 1e-3),
+                "max > 0": np.maximum(before, after) > 0, "all": np.ones(before.shape, bool)}[counted]
+        same = before == after if equal == "exactly" else np.abs(before - after) < 1e-3
+        if report == "per image":
+            return np.mean([e[m].mean() for e, m in zip(same, mask) if m.any()])
+        value = same[mask].mean() if mask.any() else float("nan")
         return {"unchanged": value, "changed": 1 - value, "percent": 100 * value}[report]
     return fraction
 
@@ -457,7 +525,36 @@ SHIFT_MUTANTS = {
     "returns the comparison array": (
         lambda images, k: max_pool2d(images[:, None], k) == max_pool2d(images[:, None], k), "expected a fraction"),
     "returns a bool": (lambda images, k: True, "expected a fraction"),
+    "AND instead of OR": (_fraction_with(counted="both"), "(OR), not where both are (AND)"),
+    "only where the original is nonzero": (_fraction_with(counted="original"), "not only those where the original"),
+    "mean of per-image fractions": (_fraction_with(report="per image"), "not the mean of each image's fraction"),
+    "first column not zeroed": (_fraction_with(shift="keep first"), "you kept the original first column"),
+    "a threshold instead of != 0": (_fraction_with(counted="above 1e-3"), "exactly non-zero (!= 0)"),
+    "nearly equal instead of equal": (_fraction_with(equal="within 1e-3"), "count exactly equal outputs"),
 }
+
+
+def _float32_fraction(images, kernel_size):
+    # correct, but the fraction is a float32 mean: equal to the exact one to ~1e-7 only
+    x = torch.as_tensor(np.asarray(images, dtype=np.float32))
+    shifted = torch.zeros_like(x)
+    shifted[:, :, 1:] = x[:, :, :-1]
+    before, after = F.max_pool2d(x[:, None], kernel_size), F.max_pool2d(shifted[:, None], kernel_size)
+    counted = (before != 0) | (after != 0)
+    return (before == after)[counted].float().mean().item()
+
+
+def test_a_float32_fraction_is_accepted():
+    assert run_check("pool.shift_invariance", _float32_fraction).status == PASSED
+
+
+def test_a_threshold_test_is_fine_only_for_nonnegative_values():
+    # the spec promises values >= 0, so "max(before, after) > 0" is the same test as "either != 0"
+    assert run_check("pool.shift_invariance", _fraction_with(counted="max > 0")).status == PASSED
+
+
+def test_nan_is_rejected():
+    _rejected("pool.shift_invariance", lambda images, k: float("nan"), "expected")
 
 
 @pytest.mark.parametrize("name", sorted(SHIFT_MUTANTS))
@@ -478,6 +575,8 @@ CHANNEL_MUTANTS = {
                                   ceil_mode=True).numpy(), "spatial size stays"),
     "integer output": (lambda x, g: channel_max_pool(x, g).astype(np.asarray(x).dtype), "dtype"),
     "returns a list": (lambda x, g: channel_max_pool(x, g).tolist(), "Python list"),
+    "computed in float32": (lambda x, g: channel_max_pool(np.asarray(x, np.float32), g).astype(np.float32),
+                            "differ from the exact values by rounding"),
 }
 
 
@@ -496,6 +595,7 @@ GLOBAL_MUTANTS = {
     "keepdims": (lambda x: x.mean(axis=(2, 3), keepdims=True), "drop the two size-1 axes"),
     "integer output": (lambda x: x.mean(axis=(2, 3)).astype(x.dtype), "dtype"),
     "returns a list": (lambda x: x.mean(axis=(2, 3)).tolist(), "Python list"),
+    "computed in float32": (lambda x: np.asarray(x, np.float32).mean(axis=(2, 3)), "Compute in float64"),
 }
 
 
