@@ -31,7 +31,7 @@ class SmallNiN(nn.Module):
 
     ``block`` builds each NiN block (default: :func:`nin_block`), so a chapter can plug in its own. The
     convolutions start from He initialisation: with PyTorch's default, whose variance is a third of He's, the
-    signal shrinks through the seven ReLU layers and training starts slowly.
+    signal shrinks through the seven convolutions and training starts slowly.
     """
 
     def __init__(self, channels=(16, 32), num_classes: int = 10, in_channels: int = 1, block=nin_block):
