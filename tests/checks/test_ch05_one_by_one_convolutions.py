@@ -333,3 +333,28 @@ def test_nin_block_accepts_a_module_of_its_own():
 
     result = run_check("onebyone.nin_block", lambda c, k, f, s=1, p=0: Block(c, k, f, s, p))
     assert result.status == PASSED, result.message
+
+
+# ----------------------------------------------------------------------------- utils.nets (the network the notebook trains)
+def test_small_nin_shapes_and_parameters():
+    from utils.nets import SmallNiN, count_parameters
+
+    model = SmallNiN(channels=(16, 32))
+    x = torch.zeros(2, 1, 28, 28)
+    assert tuple(model.class_maps(x).shape) == (2, 10, 7, 7)
+    assert tuple(model(x).shape) == (2, 10)
+    assert count_parameters(model) == (16 * 25 + 16 + 2 * (16 * 16 + 16)) + (32 * 16 * 9 + 32 + 2 * (32 * 32 + 32)) + 330
+    assert not any(isinstance(m, nn.Linear) for m in model.modules())      # no fully connected layer
+
+
+def test_small_nin_uses_the_block_it_is_given():
+    from utils.nets import SmallNiN
+
+    calls = []
+
+    def block(*args):
+        calls.append(args)
+        return nin_block(*args)
+
+    SmallNiN(channels=(8, 12), block=block)
+    assert calls == [(1, 8, 5, 2, 2), (8, 12, 3, 1, 1)]
