@@ -157,3 +157,13 @@ def test_the_default_folder_is_chapters_or_the_notebooks_here(tmp_path, monkeypa
     assert workbook(["progress"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("Progress in chapters,") and "05_partly" in out and "00_getting_started" not in out
+
+
+def test_the_nbgrader_release_not_attempted_error_counts_as_not_attempted(tmp_path):
+    raised = new_output("error", ename="NotImplementedYet", evalue="t.todo: not implemented yet",
+                        traceback=["\u2026 t.todo: not implemented yet."])
+    path = write(tmp_path / "00_nbgrader.ipynb", [
+        exercise("t.todo", "def answer():\n    raise NotImplementedError()", count=1),
+        check_cell("t.todo", count=2, outputs=[raised]),
+    ])
+    assert statuses(path) == {"t.todo": "not attempted"}

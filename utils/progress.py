@@ -65,6 +65,8 @@ def verdict(check_cell: dict, exercise_id: str) -> str:
     for output in outputs:
         if output.get("output_type") == "error":
             name = output.get("ename", "")
+            if name == "NotImplementedYet":  # the nbgrader release's check cells raise instead of printing
+                return NOT_ATTEMPTED
             return FAILED if name == "CheckFailed" else f"error ({name or 'unknown'})"
     # a kernel may split one print into several stream messages: join them before reading
     printed = "".join(_text(o.get("text")) for o in outputs if o.get("output_type") == "stream")
