@@ -10,9 +10,12 @@ from .pooling import avg_pool_backward_fast, avg_pool_backward_naive, max_pool_b
 from .activations import relu_backward, relu_forward
 from .dense import dense_backward, dense_forward
 from .losses import softmax, softmax_cross_entropy
+from .dropout import (dropconnect_dense_forward, dropout_backward, dropout_forward, spatial_dropout_backward,
+                      spatial_dropout_forward)
 
 __all__ = ["conv_forward_naive", "conv_forward_fast", "conv_backward_naive", "conv_backward_fast", "im2col",
            "max_pool_forward_naive", "max_pool_forward_fast", "avg_pool_forward_naive", "avg_pool_forward_fast",
            "pool_geometry", "max_pool_backward_naive", "max_pool_backward_fast", "avg_pool_backward_naive",
            "avg_pool_backward_fast", "relu_forward", "relu_backward", "dense_forward", "dense_backward", "softmax",
-           "softmax_cross_entropy"]
+           "softmax_cross_entropy", "dropout_forward", "dropout_backward", "spatial_dropout_forward",
+           "spatial_dropout_backward", "dropconnect_dense_forward"]
