@@ -102,6 +102,12 @@ def _conv1x1_transposed(x, w, b):
     return np.einsum("ck,nchw->nkhw", w, np.asarray(x, dtype=float)) + b[:, None, None]
 
 
+def _conv1x1_mixed_rows(x, w, b):
+    N, C, H, W = x.shape
+    rows = np.asarray(x, dtype=float).reshape(-1, C)           # C numbers of one channel's row, not one pixel
+    return (rows @ w.T + b).reshape(N, H, W, -1).transpose(0, 3, 1, 2)
+
+
 CONV1X1_MUTANTS = {
     "transposed weight matrix": (_conv1x1_transposed, "transposed matrix"),
     "a bias per position (b along W)": (
@@ -115,6 +121,8 @@ CONV1X1_MUTANTS = {
     "returns a list": (lambda x, w, b: conv1x1(x, w, b).tolist(), "Python list"),
     "partly written (only one image)": (partly_written(conv1x1, lambda x, w, b: x.shape[0] > 1),
                                         "only partly written"),
+    "pixel rows without moving the channels": (_conv1x1_mixed_rows, "channels mixed with positions"),
+    "ReLU after the layer": (lambda x, w, b: np.maximum(conv1x1(x, w, b), 0), "failed on case"),
 }
 
 
@@ -160,6 +168,12 @@ def _dense_untransposed(x, linear):
     return (rows @ linear.weight + linear.bias).reshape(N, H, W, -1).permute(0, 3, 1, 2)
 
 
+def _dense_changes_linear(x, linear):
+    with torch.no_grad():
+        linear.weight.mul_(2.0)                                  # a "fix" written into the given layer
+    return dense_per_pixel(x, linear)
+
+
 DENSE_MUTANTS = {
     "channels mixed with positions on the way back": (_dense_mixed_out, "on the way back"),
     "channels mixed with positions on the way in": (_dense_mixed_in, "on the way in"),
@@ -167,6 +181,10 @@ DENSE_MUTANTS = {
     ".view on a non-contiguous tensor": (_dense_view, "not .view"),
     "weight untransposed": (_dense_untransposed, "untransposed"),
     "returns numpy": (lambda x, linear: dense_per_pixel(x, linear).detach().numpy(), "torch tensor"),
+    "changes linear's weights in place": (_dense_changes_linear, "changed linear's weight or bias in place"),
+    "ignores the given layer": (lambda x, linear: dense_per_pixel(x, nn.Linear(linear.in_features,
+                                                                             linear.out_features).double()),
+                                "failed on case"),
     "partly written (contiguous inputs only)": (
         partly_written(dense_per_pixel, lambda x, linear: not x.is_contiguous()), "only partly written"),
 }
@@ -186,6 +204,13 @@ def _collapse_reversed(weights, biases):
     return w_rev, b_total
 
 
+def _collapse_keeps_ints(weights, biases):
+    w_total, b_total = np.asarray(weights[0]), np.asarray(biases[0])    # int64 stays int64: the spec says float
+    for w, b in zip(weights[1:], biases[1:]):
+        w_total, b_total = w @ w_total, w @ b_total + b
+    return w_total, b_total
+
+
 COLLAPSE_MUTANTS = {
     "matrices multiplied in the wrong order": (_collapse_reversed, "stands on the right"),
     "biases summed": (lambda weights, biases: (collapse(weights, biases)[0], sum(np.asarray(b, float) for b in biases)),
@@ -197,6 +222,10 @@ COLLAPSE_MUTANTS = {
     "only the first layer": (lambda weights, biases: (np.asarray(weights[0], float), np.asarray(biases[0], float)),
                              "failed on case"),
     "returns the matrix only": (lambda weights, biases: collapse(weights, biases)[0], "expected a pair"),
+    "integer arrays for integer inputs": (_collapse_keeps_ints, "floating-point"),
+    "ReLU on the collapsed bias": (lambda weights, biases: (collapse(weights, biases)[0],
+                                                            np.maximum(collapse(weights, biases)[1], 0)),
+                                   "run the stack on x = 0"),
 }
 
 
@@ -206,6 +235,11 @@ def test_collapse_mutants_rejected(name):
 
 
 # ----------------------------------------------------------------------------- costs
+def _cost_valid_padding(h, w, c_in, c_out, kernel):
+    fh, fw = _pair(kernel)
+    return (h - fh + 1) * (w - fw + 1) * c_out * c_in * fh * fw, conv_cost(h, w, c_in, c_out, kernel)[1]
+
+
 COST_MUTANTS = {
     "channels forgotten": (lambda h, w, c_in, c_out, k: (h * w * c_out * np.prod(_pair(k)),
                                                          conv_cost(h, w, c_in, c_out, k)[1]), "multiply by C too"),
@@ -222,6 +256,15 @@ COST_MUTANTS = {
     "square kernel assumed": (lambda h, w, c_in, c_out, k: conv_cost(h, w, c_in, c_out, _pair(k)[0]), "failed on case"),
     "floats": (lambda h, w, c_in, c_out, k: tuple(float(v) for v in conv_cost(h, w, c_in, c_out, k)), "should be an int"),
     "a single number": (lambda h, w, c_in, c_out, k: conv_cost(h, w, c_in, c_out, k)[0], "expected a pair"),
+    "multiplies and additions (FLOPs)": (lambda h, w, c_in, c_out, k: (2 * conv_cost(h, w, c_in, c_out, k)[0],
+                                                                       conv_cost(h, w, c_in, c_out, k)[1]),
+                                         "twice the count"),
+    "valid instead of same padding": (_cost_valid_padding, "same padding keeps the output h x w"),
+    "the pair swapped": (lambda *args: conv_cost(*args)[::-1], "(multiplies, parameters), in that order"),
+    "a Python float with the right value": (lambda *args: (float(conv_cost(*args)[0]), conv_cost(*args)[1]),
+                                            "the value is right but it is a float"),
+    "numpy float64 parameters": (lambda *args: (conv_cost(*args)[0], np.float64(conv_cost(*args)[1])),
+                                 "the value is right but it is a float"),
 }
 
 
@@ -240,6 +283,10 @@ BOTTLENECK_MUTANTS = {
         "reads the c_mid channels"),
     "no bottleneck": (lambda h, w, c_in, c_mid, c_out, k: conv_cost(h, w, c_in, c_out, k), "without the bottleneck"),
     "floats": (lambda *args: tuple(float(v) for v in bottleneck_cost(*args)), "should be an int"),
+    "spatial layer first, then the 1x1 layer": (
+        lambda h, w, c_in, c_mid, c_out, k: tuple(a + b for a, b in zip(conv_cost(h, w, c_in, c_mid, k),
+                                                                         conv_cost(h, w, c_mid, c_out, 1))),
+        "the 1x1 layer comes first"),
 }
 
 
@@ -270,6 +317,10 @@ SHORTCUT_MUTANTS = {
                                  w.shape[1] else shortcut(x, w, b, s), "transposed matrix"),
     "bias forgotten": (lambda x, w, b, s: shortcut(x, w, 0 * b, s), "bias is missing"),
     "integer result": (lambda x, w, b, s: shortcut(x, w, b, s).astype(x.dtype), "floating-point"),
+    "transposed weight matrix on non-square images only": (
+        lambda x, w, b, s: _conv1x1_transposed(x[:, :, ::s, ::s], w, b) if w.shape[0] == w.shape[1] and
+        x.shape[2] != x.shape[3] else shortcut(x, w, b, s), "transposed matrix"),
+    "ReLU on the shortcut": (lambda x, w, b, s: np.maximum(shortcut(x, w, b, s), 0), "failed on case"),
 }
 
 
@@ -297,6 +348,36 @@ def _nin(relus=(True, True, True), one_by_one_stride=False, one_by_one_padding=F
 
 
 
+def _nin_layers(layers):
+    return lambda c, k, f, s=1, p=0: nn.Sequential(*layers(c, k, f, s, p))
+
+
+class _ListBlock(nn.Module):
+    """Layers in a Python list: nn.Module does not see them, so the block has no parameters."""
+
+    def __init__(self, c, k, f, s, p):
+        super().__init__()
+        self.layers = [nn.Conv2d(c, k, f, s, p), nn.Conv2d(k, k, 1), nn.Conv2d(k, k, 1)]
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = torch.relu(layer(x))
+        return x
+
+
+class _FreshWeightsBlock(nn.Module):
+    """The right parameters, but forward builds new layers and never uses them."""
+
+    def __init__(self, c, k, f, s, p):
+        super().__init__()
+        self.args = (c, k, f, s, p)
+        self.spatial, self.mix1, self.mix2 = nn.Conv2d(c, k, f, s, p), nn.Conv2d(k, k, 1), nn.Conv2d(k, k, 1)
+
+    def forward(self, x):
+        torch.manual_seed(0)
+        return nin_block(*self.args).to(x.dtype)(x)
+
+
 NIN_MUTANTS = {
     "missing last ReLU": (_nin(relus=(True, True, False)), "last ReLU is missing"),
     "missing middle ReLU": (_nin(relus=(True, False, True)), "after the first 1x1"),
@@ -310,12 +391,33 @@ NIN_MUTANTS = {
     "returns a list of layers": (lambda *args: list(nin_block(*args)), "nn.Module"),
     "partly written (stride 1 only)": (partly_written(nin_block, lambda c, k, f, s=1, p=0: s > 1),
                                        "only partly written"),
+    "stride on the last 1x1 layer instead (the same numbers)": (
+        _nin_layers(lambda c, k, f, s, p: [nn.Conv2d(c, k, f, 1, p), nn.ReLU(), nn.Conv2d(k, k, 1), nn.ReLU(),
+                                           nn.Conv2d(k, k, 1, stride=s), nn.ReLU()]),
+        "only the spatial convolution has the stride"),
+    "stride and padding swapped": (
+        _nin_layers(lambda c, k, f, s, p: [nn.Conv2d(c, k, f, p, s), nn.ReLU(), nn.Conv2d(k, k, 1), nn.ReLU(),
+                                           nn.Conv2d(k, k, 1), nn.ReLU()]),
+        "stride and padding are swapped"),
+    "stride ignored": (
+        _nin_layers(lambda c, k, f, s, p: [nn.Conv2d(c, k, f, padding=p), nn.ReLU(), nn.Conv2d(k, k, 1), nn.ReLU(),
+                                           nn.Conv2d(k, k, 1), nn.ReLU()]),
+        "takes the stride and padding it is given"),
+    "layers in a plain list": (lambda c, k, f, s=1, p=0: _ListBlock(c, k, f, s, p), "no parameters"),
+    "ignores its own weights": (lambda c, k, f, s=1, p=0: _FreshWeightsBlock(c, k, f, s, p), "failed on case"),
 }
 
 
 @pytest.mark.parametrize("name", sorted(NIN_MUTANTS))
 def test_nin_block_mutants_rejected(name):
     _rejected("onebyone.nin_block", *NIN_MUTANTS[name])
+
+
+def test_nin_block_accepts_in_place_relus():
+    block = _nin_layers(lambda c, k, f, s, p: [nn.Conv2d(c, k, f, s, p), nn.ReLU(inplace=True), nn.Conv2d(k, k, 1),
+                                               nn.ReLU(inplace=True), nn.Conv2d(k, k, 1), nn.ReLU(inplace=True)])
+    result = run_check("onebyone.nin_block", block)
+    assert result.status == PASSED, result.message
 
 
 def test_nin_block_accepts_a_module_of_its_own():
@@ -358,3 +460,29 @@ def test_small_nin_uses_the_block_it_is_given():
 
     SmallNiN(channels=(8, 12), block=block)
     assert calls == [(1, 8, 5, 2, 2), (8, 12, 3, 1, 1)]
+
+
+# ----------------------------------------------------------------------------- correct answers the checks must accept
+CORRECT_VARIANTS = {
+    "onebyone.conv1x1": [
+        lambda x, w, b: np.tensordot(w, np.asarray(x, dtype=float), axes=([1], [1])).transpose(1, 0, 2, 3)
+        + b[:, None, None],
+        lambda x, w, b: torch.nn.functional.conv2d(torch.as_tensor(np.asarray(x, dtype=float)),
+                                                   torch.as_tensor(w)[:, :, None, None], torch.as_tensor(b)).numpy(),
+    ],
+    "onebyone.pixel_rows": [lambda x: np.moveaxis(x, 1, -1).reshape(-1, x.shape[1]),
+                            lambda x: x.transpose(1, 0, 2, 3).reshape(x.shape[1], -1).T],
+    "onebyone.dense_per_pixel": [
+        lambda x, linear: linear(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2),
+        lambda x, linear: torch.nn.functional.conv2d(x, linear.weight[:, :, None, None], linear.bias),
+    ],
+    "onebyone.conv_cost": [lambda *args: list(conv_cost(*args)),
+                           lambda *args: tuple(np.int64(v) for v in conv_cost(*args))],
+    "onebyone.shortcut": [lambda x, w, b, s: conv1x1(x, w, b)[:, :, ::s, ::s]],
+}
+
+
+@pytest.mark.parametrize("exercise_id, index", [(e, i) for e, fns in CORRECT_VARIANTS.items() for i in range(len(fns))])
+def test_other_correct_answers_pass(exercise_id, index):
+    result = run_check(exercise_id, CORRECT_VARIANTS[exercise_id][index])
+    assert result.status == PASSED, result.message

@@ -91,6 +91,10 @@ def _layer_mistakes(x, w, b, expected):
         _torch_1x1(xf, w, 0 * b) + xf.shape[1] * b[:, None, None]
     m["return (N, K, H, W), channels first: your result is channels-last (N, H, W, K)."] = \
         expected.transpose(0, 2, 3, 1)
+    N, C, H, W = xf.shape
+    m["channels mixed with positions: x.reshape(-1, C) is not one row per pixel; move the channels last first, "
+      "x.transpose(0, 2, 3, 1).reshape(-1, C)."] = \
+        (xf.reshape(-1, C) @ w.T + b).reshape(N, H, W, -1).transpose(0, 3, 1, 2)
     return m
 
 
@@ -160,12 +164,11 @@ def _linear(c, k, seed):
 
 
 def _tensor_variants(x: torch.Tensor):
-    """x as a contiguous tensor, a permuted (non-contiguous) view, and a strided slice."""
+    """x as a contiguous tensor and in two non-contiguous layouts. Both are dense, so the copy the answer gets
+    keeps their strides (a copy of a strided slice would arrive contiguous)."""
     yield "contiguous", x
     yield "non-contiguous (a permuted view)", x.permute(0, 1, 3, 2).contiguous().permute(0, 1, 3, 2)
-    wide = torch.zeros(*x.shape[:-1], 2 * x.shape[-1], dtype=x.dtype)
-    wide[..., ::2] = x
-    yield "non-contiguous (a strided slice)", wide[..., ::2]
+    yield "non-contiguous (channels-last memory)", x.contiguous(memory_format=torch.channels_last)
 
 
 @register("onebyone.dense_per_pixel")
@@ -178,6 +181,7 @@ def check_dense_per_pixel(answer) -> str:
         x0 = torch.from_numpy(rng.normal(size=shape))
         for label, x in _tensor_variants(x0):
             case = f"x of shape {tuple(x.shape)} ({label}), linear = nn.Linear({shape[1]}, {k})"
+            w, b = linear.weight.detach().numpy().copy(), linear.bias.detach().numpy().copy()
             try:
                 got = call(fn, x, linear, case=case)
             except CheckFailed as failure:
@@ -188,7 +192,9 @@ def check_dense_per_pixel(answer) -> str:
             if not isinstance(got, torch.Tensor):
                 raise CheckFailed(f"failed on case {case}:\n  expected a torch tensor, got {type(got).__name__}.\n"
                                   "  hint: keep x a tensor and return linear(...) reshaped and permuted.")
-            w, b = linear.weight.detach().numpy(), linear.bias.detach().numpy()
+            if not (np.array_equal(linear.weight.detach().numpy(), w) and np.array_equal(linear.bias.detach().numpy(), b)):
+                raise CheckFailed(f"failed on case {case}:\n  your code changed linear's weight or bias in place.\n"
+                                  "  hint: use the layer as it is given, linear(rows); never write into its parameters.")
             xf = x0.numpy()
             expected = _torch_1x1(xf, w, b)
             N, C, H, W = shape
@@ -258,6 +264,8 @@ def check_collapse(answer) -> str:
         if not isinstance(got, (tuple, list)) or len(got) != 2:
             raise CheckFailed(f"failed on case {case}:\n  expected a pair (w, b), got {type(got).__name__}.\n"
                               "  hint: return w_total, b_total.")
+        require_float(got[0], case=case, what="the matrix w")
+        require_float(got[1], case=case, what="the bias b")
         w_exp, b_exp = _probe_collapse(weights, biases)
         wf = [np.asarray(w, dtype=float) for w in weights]
         bf = [np.asarray(b, dtype=float) for b in biases]
@@ -309,9 +317,17 @@ def _check_counts(got, expected, case, hints):
     if not isinstance(got, (tuple, list)) or len(got) != 2:
         raise CheckFailed(f"failed on case {case}:\n  expected a pair (multiplies, parameters), got {got!r}")
     for index, (name, g, e) in enumerate(zip(("multiplies", "parameters"), got, expected)):
+        value = g.item() if hasattr(g, "item") and getattr(g, "ndim", None) == 0 else g
         hint = ""
-        if isinstance(g, numbers.Integral) or (hasattr(g, "item") and getattr(g, "ndim", None) == 0):
-            hint = hints[index].get(int(g), "") if int(g) != e else ""
+        if isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value):
+            if value == e:
+                if not isinstance(value, numbers.Integral):
+                    hint = ("the value is right but it is a float: counts are whole numbers, so compute them with "
+                            "ints only (no /, float() or np.prod of floats).")
+            elif value == expected[1 - index]:
+                hint = "the pair is (multiplies, parameters), in that order."
+            elif float(value).is_integer():
+                hint = hints[index].get(int(value), "")
         assert_equal(g, e, case=case, what=f"the number of {name}", hint=hint or hints[index]["formula"])
 
 
@@ -333,7 +349,12 @@ def check_conv_cost(answer) -> str:
                              "padding, stride 1: H' = H, W' = W).",
                   c_out * fh * fw * h * w: "every filter spans all C input channels: multiply by C too.",
                   per_position: "that is the count for one position: multiply by the H * W output positions.",
-                  per_position * h * w + c_out * h * w: "count multiplications only; the bias is an addition."},
+                  per_position * h * w + c_out * h * w: "count multiplications only; the bias is an addition.",
+                  2 * per_position * h * w: "that is twice the count: count the multiplications only (a multiply-add "
+                                            "is one multiply; FLOP counts that add the additions double it).",
+                  **({(h - fh + 1) * (w - fw + 1) * per_position: "same padding keeps the output h x w: there are h * w "
+                                                                  "output positions, not (h - F_h + 1)(w - F_w + 1)."}
+                     if (fh, fw) != (1, 1) else {})},
                  {"formula": "K * C * F_h * F_w weights + K biases, independent of H and W.",
                   per_position: "add the K biases, one per filter.",
                   per_position * h * w + c_out: "the weights are shared by all positions: the count does not "
@@ -360,13 +381,16 @@ def check_bottleneck_cost(answer) -> str:
         spatial = _meta_cost(h, w, [(c_mid, c_out, (fh, fw))])
         wrong_in = [a + b for a, b in zip(squeeze, _meta_cost(h, w, [(c_in, c_out, (fh, fw))]))]
         direct = _meta_cost(h, w, [(c_in, c_out, (fh, fw))])
+        swapped = _meta_cost(h, w, [(c_in, c_mid, (fh, fw)), (c_mid, c_out, (1, 1))])
         hints = tuple(
             {"formula": ("1x1 layer c_in -> c_mid, then the F_h x F_w layer c_mid -> c_out; add the two counts "
                          "(conv_cost of each)."),
              spatial[i]: "add the cost of the 1x1 layer (c_in -> c_mid) too: it is not free.",
              squeeze[i]: "add the cost of the F_h x F_w layer (c_mid -> c_out).",
              wrong_in[i]: "the F_h x F_w layer reads the c_mid channels of the bottleneck, not the c_in of the input.",
-             direct[i]: "that is the direct layer c_in -> c_out without the bottleneck."}
+             direct[i]: "that is the direct layer c_in -> c_out without the bottleneck.",
+             **({swapped[i]: "the 1x1 layer comes first (c_in -> c_mid), then the F_h x F_w layer (c_mid -> c_out)."}
+                if (fh, fw) != (1, 1) else {})}
             for i in range(2))
         _check_counts(got, expected, case, hints)
     return f"{len(BOTTLENECK_CASES)} bottlenecks"
@@ -378,7 +402,7 @@ def _shortcut_cases():
     rng = np.random.default_rng(55)
     configs = [((1, 2, 4, 4), 3, 1), ((1, 2, 4, 6), 4, 2), ((2, 3, 5, 7), 6, 2), ((2, 4, 6, 6), 4, 2),
                ((3, 2, 8, 5), 5, 1), ((2, 3, 9, 7), 4, 3), ((1, 4, 7, 4), 8, 2), ((2, 6, 6, 9), 3, 3),
-               ((4, 8, 4, 4), 16, 2)]
+               ((4, 8, 4, 4), 16, 2), ((2, 3, 7, 5), 3, 2), ((1, 4, 5, 8), 4, 1)]
     cases = [(rng.normal(size=shape), rng.normal(size=(k, shape[1])), rng.normal(size=k), s)
              for shape, k, s in configs]
     for x, w, b, s in cases:
@@ -480,8 +504,33 @@ def check_nin_block(answer) -> str:
                 hint = "every convolution has a bias (nn.Conv2d's default bias=True)."
             elif len(got_shapes) == 2:
                 hint = "a NiN block has three convolutions: the spatial one and two 1x1 layers."
+            elif not got_shapes:
+                hint = ("your module has no parameters: layers kept in a plain Python list or dict are invisible to "
+                        "nn.Module; use nn.Sequential (or nn.ModuleList, or one attribute per layer).")
             raise CheckFailed(f"failed on case {case}:\n  expected {n_expected:,} parameters with shapes "
                               f"{expected_shapes},\n  got {n_got:,} with shapes {got_shapes}\n  hint: {hint}")
+        # only the spatial convolution strides and pads; a stride on a 1x1 layer after it computes the same
+        # numbers (ReLU and 1x1 layers commute with subsampling) from S^2 times more work, so look at the layers
+        convs = [m for m in block.modules() if isinstance(m, nn.Conv2d)]
+        if len(convs) == 3:
+            got_settings = [(tuple(m.stride), tuple(m.padding)) for m in convs]
+            expected_settings = [((s, s), (p, p)), ((1, 1), (0, 0)), ((1, 1), (0, 0))]
+            if got_settings != expected_settings:
+                if any(stride != (1, 1) for stride, _ in got_settings[1:]):
+                    hint = ("only the spatial convolution has the stride; the 1x1 convolutions keep the size of its "
+                            "output (stride 1). A stride there gives the same numbers only after computing the "
+                            "spatial layer at positions nobody reads.")
+                elif got_settings[1:] != expected_settings[1:]:
+                    hint = ("only the spatial convolution is padded; a padded 1x1 convolution grows the map by a "
+                            "border that holds nothing but its bias (padding=0 for the 1x1 layers).")
+                elif got_settings[0] == ((p, p), (s, s)):
+                    hint = ("stride and padding are swapped: nn.Conv2d's positional order is (in_channels, "
+                            "out_channels, kernel_size, stride, padding); pass them by name to be safe.")
+                else:
+                    hint = ("the spatial convolution takes the stride and padding it is given: "
+                            "nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride, padding=padding).")
+                raise CheckFailed(f"failed on case {case}:\n  expected (stride, padding) of the three convolutions "
+                                  f"{expected_settings},\n  got {got_settings}\n  hint: {hint}")
         # the same random weights in both, copied by parameter order (He-scaled: every ReLU has work to do)
         reference_block = _nin_block_reference(c, k, f, s, p).double()
         student = copy.deepcopy(block).double()
