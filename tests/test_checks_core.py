@@ -257,3 +257,12 @@ def test_array_variants_cover_dtypes_and_layouts():
     assert not variants["non-contiguous"].flags.c_contiguous and variants["Fortran order"].flags.f_contiguous
     for label in ("float64", "non-contiguous", "Fortran order"):
         assert np.array_equal(variants[label], x), label
+
+
+def test_call_hands_the_answer_tensors_in_their_own_memory_layout():
+    seen = []
+    sliced = torch.arange(24.0).reshape(2, 12)[:, ::2]
+    channels_last = torch.randn(2, 3, 4, 5).to(memory_format=torch.channels_last)
+    call(lambda a, b: seen.extend([a, b]), sliced, channels_last, case="c")
+    assert not seen[0].is_contiguous() and torch.equal(seen[0], sliced) and seen[0] is not sliced
+    assert seen[1].stride() == channels_last.stride()

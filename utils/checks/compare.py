@@ -287,7 +287,7 @@ def _copy(value: Any) -> Any:
         import torch
 
         if isinstance(value, torch.Tensor):
-            return value.clone()
+            return _clone_keeping_layout(value)
     except ImportError:  # pragma: no cover
         pass
     if isinstance(value, np.ndarray):
@@ -295,6 +295,18 @@ def _copy(value: Any) -> Any:
     if isinstance(value, (list, tuple, dict)):
         return copy.deepcopy(value)
     return value
+
+
+def _clone_keeping_layout(t):
+    """``t.clone()`` keeps the strides of dense tensors (channels-last, transposed) but makes a strided slice
+    contiguous; rebuild such a slice as a view into a wider buffer, as ``_copy_keeping_layout`` does."""
+    clone = t.clone()
+    if clone.stride() == t.stride() or t.dim() == 0 or t.requires_grad:  # a leaf that needs .grad stays a leaf
+        return clone
+    wide = t.new_zeros(t.shape[:-1] + (2 * t.shape[-1],))
+    view = wide[..., ::2]
+    view.copy_(t)
+    return view
 
 
 def _copy_keeping_layout(a: np.ndarray) -> np.ndarray:
