@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from utils.checks import FAILED, NOT_ATTEMPTED, PASSED, get_reference, run_check, yours_or_reference
-from tests.checks.mutants import partly_written
+from tests.checks.mutants import assert_rejected, partly_written
 
 
 def _not_implemented(*args, **kwargs):
@@ -162,14 +162,6 @@ def test_the_registered_reference_passes_its_check(exercise_id):
     assert result.status == PASSED, result.message
 
 
-def _rejected(exercise_id, mutant, hint):
-    result = run_check(exercise_id, mutant)
-    assert result.status == FAILED, "the planted bug passed"
-    assert hint in result.message, result.message
-    assert "failed on case" in result.message, result.message
-    return result.message
-
-
 # ----------------------------------------------------------------------------- mutants: dropout forward
 def _fwd(**bug):
     return lambda x, keep_prob, train, rng: _dropout(x, keep_prob, train, rng, **bug)
@@ -217,11 +209,11 @@ FORWARD_MUTANTS["rescaled at train and test"] = (
 @pytest.mark.parametrize("name", sorted(FORWARD_MUTANTS))
 def test_dropout_forward_mutants_rejected(name):
     mutant, hint = FORWARD_MUTANTS[name]
-    _rejected("dropout.forward", mutant, hint)
+    assert_rejected("dropout.forward", mutant, hint)
 
 
 def test_the_drop_convention_is_named():
-    message = _rejected("dropout.forward", lambda x, p, t, r: _dropout(x, p, t, r, keep=1 - p), "PyTorch")
+    message = assert_rejected("dropout.forward", lambda x, p, t, r: _dropout(x, p, t, r, keep=1 - p), "PyTorch")
     assert "probability of KEEPING" in message
 
 
@@ -229,18 +221,18 @@ def test_the_statistics_of_a_large_draw_can_fail():
     # right on the small exact cases, wrong on large arrays: the statistics case catches it
     def drop_convention_when_large(x, p, t, r):
         return _dropout(x, p, t, r, keep=1 - p if np.size(x) > 10000 else None)
-    message = _rejected("dropout.forward", drop_convention_when_large, "probability of KEEPING")
+    message = assert_rejected("dropout.forward", drop_convention_when_large, "probability of KEEPING")
     assert "statistics" in message
 
     def not_rescaled_when_large(x, p, t, r):
         return _dropout(x, p, t, r, scale="none" if np.size(x) > 10000 else "divide")
-    assert "statistics" in _rejected("dropout.forward", not_rescaled_when_large, "divide the kept values")
+    assert "statistics" in assert_rejected("dropout.forward", not_rescaled_when_large, "divide the kept values")
 
 
 def test_the_dropconnect_statistics_can_fail():
     def shared_when_large(x, w, b, p, r):
         return _dropconnect(x, w, b, p, r, first_mask=len(x) > 100)
-    assert "every example got the same output" in _rejected("dropout.dropconnect", shared_when_large, "shared")
+    assert "every example got the same output" in assert_rejected("dropout.dropconnect", shared_when_large, "shared")
 
 
 # ----------------------------------------------------------------------------- mutants: dropout backward
@@ -269,7 +261,7 @@ BACKWARD_MUTANTS = {
 @pytest.mark.parametrize("name", sorted(BACKWARD_MUTANTS))
 def test_dropout_backward_mutants_rejected(name):
     mutant, hint = BACKWARD_MUTANTS[name]
-    _rejected("dropout.backward", mutant, hint)
+    assert_rejected("dropout.backward", mutant, hint)
 
 
 # ----------------------------------------------------------------------------- mutants: spatial dropout
@@ -291,7 +283,7 @@ SPATIAL_MUTANTS = {
 @pytest.mark.parametrize("name", sorted(SPATIAL_MUTANTS))
 def test_spatial_dropout_mutants_rejected(name):
     mutant, hint = SPATIAL_MUTANTS[name]
-    _rejected("dropout.spatial", mutant, hint)
+    assert_rejected("dropout.spatial", mutant, hint)
 
 
 def test_spatial_accepts_a_mask_of_shape_n_c_1_1():
@@ -319,7 +311,7 @@ DROPCONNECT_MUTANTS = {
 @pytest.mark.parametrize("name", sorted(DROPCONNECT_MUTANTS))
 def test_dropconnect_mutants_rejected(name):
     mutant, hint = DROPCONNECT_MUTANTS[name]
-    _rejected("dropout.dropconnect", mutant, hint)
+    assert_rejected("dropout.dropconnect", mutant, hint)
 
 
 # ----------------------------------------------------------------------------- mutants: L2, max-norm
@@ -336,7 +328,7 @@ L2_MUTANTS = {
 @pytest.mark.parametrize("name", sorted(L2_MUTANTS))
 def test_l2_mutants_rejected(name):
     mutant, hint = L2_MUTANTS[name]
-    _rejected("reg.l2_gradient", mutant, hint)
+    assert_rejected("reg.l2_gradient", mutant, hint)
 
 
 MAX_NORM_MUTANTS = {
@@ -354,7 +346,7 @@ MAX_NORM_MUTANTS = {
 @pytest.mark.parametrize("name", sorted(MAX_NORM_MUTANTS))
 def test_max_norm_mutants_rejected(name):
     mutant, hint = MAX_NORM_MUTANTS[name]
-    _rejected("reg.max_norm", mutant, hint)
+    assert_rejected("reg.max_norm", mutant, hint)
 
 
 # ----------------------------------------------------------------------------- mutants: sub-networks, NWGM
@@ -374,7 +366,7 @@ SUBNET_MUTANTS = {
 @pytest.mark.parametrize("name", sorted(SUBNET_MUTANTS))
 def test_subnetworks_mutants_rejected(name):
     mutant, hint = SUBNET_MUTANTS[name]
-    _rejected("dropout.subnetworks", mutant, hint)
+    assert_rejected("dropout.subnetworks", mutant, hint)
 
 
 NWGM_MUTANTS = {
@@ -388,7 +380,7 @@ NWGM_MUTANTS = {
 @pytest.mark.parametrize("name", sorted(NWGM_MUTANTS))
 def test_nwgm_mutants_rejected(name):
     mutant, hint = NWGM_MUTANTS[name]
-    _rejected("dropout.nwgm", mutant, hint)
+    assert_rejected("dropout.nwgm", mutant, hint)
 
 
 # ----------------------------------------------------------------------------- partly written, demonstrations

@@ -23,28 +23,14 @@ maximum (max pooling) or each window's divisor (average pooling).
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+
+from .convolution import Cache, _pair  # one reading of int-or-pair arguments for every layer
 
 __all__ = ["max_pool_forward_naive", "max_pool_forward_fast", "avg_pool_forward_naive", "avg_pool_forward_fast",
            "pool_geometry", "max_pool_backward_naive", "max_pool_backward_fast", "avg_pool_backward_naive",
            "avg_pool_backward_fast"]
-
-Cache = dict[str, Any]
-
-
-def _pair(value, name: str, minimum: int) -> tuple[int, int]:
-    if isinstance(value, (tuple, list)):
-        if len(value) != 2:
-            raise ValueError(f"{name} must be an int or a (height, width) pair, got {value!r}")
-        pair = tuple(int(v) for v in value)
-    else:
-        pair = (int(value), int(value))
-    if min(pair) < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
-    return pair  # type: ignore[return-value]
 
 
 def pool_geometry(shape, kernel_size, stride=None, padding=0):
