@@ -266,3 +266,25 @@ def test_call_hands_the_answer_tensors_in_their_own_memory_layout():
     call(lambda a, b: seen.extend([a, b]), sliced, channels_last, case="c")
     assert not seen[0].is_contiguous() and torch.equal(seen[0], sliced) and seen[0] is not sliced
     assert seen[1].stride() == channels_last.stride()
+
+
+def test_known_mistakes_given_as_a_function_are_computed_only_for_a_wrong_answer():
+    calls = []
+
+    def mistakes():
+        calls.append(1)
+        return {"you doubled it": np.array([2.0, 4.0])}
+
+    assert_array_matches(np.array([1.0, 2.0]), np.array([1.0, 2.0]), case="c", known_mistakes=mistakes)
+    assert calls == []
+    with pytest.raises(CheckFailed, match="you doubled it"):
+        assert_array_matches(np.array([2.0, 4.0]), np.array([1.0, 2.0]), case="c", known_mistakes=mistakes)
+    assert calls == [1]
+
+
+def test_unpack_results_names_what_was_expected():
+    from utils.checks.compare import unpack_results
+
+    assert unpack_results([1, 2], ("a", "b"), case="c") == (1, 2)
+    with pytest.raises(CheckFailed, match=r"expected a tuple \(dx, dw, db\), got tuple of length 2"):
+        unpack_results((1, 2), ("dx", "dw", "db"), case="c")

@@ -172,7 +172,7 @@ def _shape_hint(got, expected_shape, hint: str, geometry=None) -> str:
 
 
 def _assert_matches(got, expected, *, case, mistakes, hint, rtol=RTOL, precision_hint=""):
-    """assert_array_matches, computing the known mistakes (many torch calls) only for an answer that is wrong.
+    """assert_array_matches with a tolerance below RTOL; the known mistakes (many torch calls) are a callable.
 
     With ``rtol`` below RTOL, an answer that is right to float32 precision but not to ``rtol`` gets
     ``precision_hint`` (it rounded somewhere, typically by computing in float32)."""
@@ -195,7 +195,7 @@ def _assert_matches(got, expected, *, case, mistakes, hint, rtol=RTOL, precision
                               f"the exact values by rounding (largest relative difference {relative:.1e}, float32 "
                               f"precision; required here: {'exact equality' if rtol == 0 else f'relative {rtol:g}'})\n"
                               f"  hint: {precision_hint}")
-    assert_array_matches(got, expected, case=case, known_mistakes=mistakes(), hint=hint, **tight)
+    assert_array_matches(got, expected, case=case, known_mistakes=mistakes, hint=hint, **tight)
 
 
 def _precision_hint(why: str) -> str:

@@ -27,7 +27,8 @@ from utils.layers import (avg_pool_backward_fast, avg_pool_forward_fast, conv_ba
                           softmax_cross_entropy as _softmax_ce_ref)
 from utils.numpy_cnn import PARAM_NAMES, sgd_step as _sgd_step_ref
 
-from .compare import array_variants, assert_array_matches, call, require_callable, require_float, to_array
+from .compare import (array_variants, assert_array_matches, call, require_callable, require_float, to_array,
+                      unpack_results)
 from .core import CheckFailed, reference, register
 
 
@@ -48,13 +49,8 @@ def _try(fn):
 
 
 def _matches(got, expected, *, case, what, hint, mistakes=None, variant="float64"):
-    """Compare; on a mismatch, compute the known mistakes (a callable, only now) and compare again for the hint."""
-    try:
-        assert_array_matches(got, expected, case=case, what=what)
-    except CheckFailed:
-        known = mistakes() if callable(mistakes) else mistakes
-        assert_array_matches(got, expected, case=case, what=what, known_mistakes=known,
-                             hint=_variant_hint(variant, hint))
+    assert_array_matches(got, expected, case=case, what=what, known_mistakes=mistakes,
+                         hint=_variant_hint(variant, hint))
 
 
 def _variant_hint(label: str, hint: str) -> str:
@@ -65,14 +61,6 @@ def _variant_hint(label: str, hint: str) -> str:
     if label in ("non-contiguous", "Fortran order", "float32"):
         return f"the same case passed on a C-ordered float64 array; this input is {label}. " + hint
     return hint
-
-
-def _unpack(got, names: tuple[str, ...], case: str):
-    if not isinstance(got, (tuple, list)) or len(got) != len(names):
-        raise CheckFailed(f"failed on case {case}:\n  expected a tuple ({', '.join(names)}), got "
-                          f"{type(got).__name__}" + (f" of length {len(got)}" if isinstance(got, (tuple, list)) else "")
-                          + f"\n  hint: end with `return {', '.join(names)}`.")
-    return got
 
 
 def _numerical_agrees(analytic: np.ndarray, forward, x: np.ndarray, dout: np.ndarray, what: str, case: str):
@@ -231,7 +219,7 @@ def check_conv_backward(answer) -> str:
     count = 0
     for index, (label, dout, x, w, b, s, p, d) in enumerate(_conv_cases(60)):
         case = f"x {x.shape} ({label}), w {w.shape}, stride S={s}, pad P={p}, dilation D={d}"
-        got = _unpack(call(fn, dout, x, w, s, p, d, case=case), ("dx", "dw", "db"), case)
+        got = unpack_results(call(fn, dout, x, w, s, p, d, case=case), ("dx", "dw", "db"), case=case)
         dx_ref, dw_ref, db_ref = _torch_conv_grads(dout, x, w, b, s, p, d)
         if index < NUMERICAL_CASES:
             _numerical_agrees(dx_ref, lambda z: F.conv2d(_t(z), _t(w), _t(b), stride=s, padding=p,
@@ -573,7 +561,7 @@ def check_softmax_ce(answer) -> str:
     for about, scores, labels in _ce_cases():
         N = scores.shape[0]
         case = f"scores {scores.shape} ({about}), labels {labels.tolist()}"
-        loss, dscores = _unpack(call(fn, scores, labels, case=case), ("loss", "dscores"), case)
+        loss, dscores = unpack_results(call(fn, scores, labels, case=case), ("loss", "dscores"), case=case)
         st = _t(scores, True)
         expected_loss = F.cross_entropy(st, torch.from_numpy(labels))
         expected_loss.backward()
@@ -644,7 +632,7 @@ def check_sgd_step(answer) -> str:
     for params, x, y, lr in _sgd_inputs(67):
         case = (f"x {x.shape}, w1 {params['w1'].shape}, w2 {params['w2'].shape}, w3 {params['w3'].shape}, "
                 f"lr={lr}")
-        loss, new = _unpack(call(fn, params, x, y, lr, case=case), ("loss", "new_params"), case)
+        loss, new = unpack_results(call(fn, params, x, y, lr, case=case), ("loss", "new_params"), case=case)
         expected_loss, expected = _torch_step(params, x, y, lr)
         if not isinstance(new, dict) or set(new) != set(PARAM_NAMES):
             got_keys = sorted(new) if isinstance(new, dict) else type(new).__name__

@@ -31,7 +31,8 @@ from utils.layers.dropout import dropconnect_dense_forward, dropout_forward as _
 from utils.layers.dropout import spatial_dropout_forward as _spatial_layer
 from utils.regularization import l2_gradient as _l2_ref, max_norm as _max_norm_ref
 
-from .compare import array_variants, assert_array_matches, call, require_callable, require_float, to_array
+from .compare import (array_variants, assert_array_matches, call, require_callable, require_float, to_array,
+                      unpack_results)
 from .core import CheckFailed, reference, register
 
 CONVENTION = ("keep_prob is the probability of KEEPING a unit (the seed's p); you used it as the probability "
@@ -43,13 +44,6 @@ def _t(a, grad: bool = False) -> torch.Tensor:
     return torch.tensor(np.asarray(a, dtype=np.float64), requires_grad=grad)
 
 
-def _pair_result(got, names: tuple[str, str], case: str):
-    if not isinstance(got, (tuple, list)) or len(got) != 2:
-        raise CheckFailed(f"failed on case {case}:\n  expected a tuple ({', '.join(names)}), got "
-                          f"{type(got).__name__}\n  hint: end with `return {', '.join(names)}`.")
-    return got
-
-
 def _variant_hint(label: str, hint: str) -> str:
     if label != "float64":
         return f"the same case passed on a C-ordered float64 array; this input is {label}. " + hint
@@ -57,13 +51,8 @@ def _variant_hint(label: str, hint: str) -> str:
 
 
 def _matches(got, expected, *, case, what="the result", hint="", mistakes=None, label="float64"):
-    """Compare; only on a mismatch compute the known mistakes (a callable) and compare again for the hint."""
-    try:
-        assert_array_matches(got, expected, case=case, what=what)
-    except CheckFailed:
-        known = mistakes() if callable(mistakes) else mistakes
-        assert_array_matches(got, expected, case=case, what=what, known_mistakes=known,
-                             hint=_variant_hint(label, hint))
+    assert_array_matches(got, expected, case=case, what=what, known_mistakes=mistakes,
+                         hint=_variant_hint(label, hint))
 
 
 def _torch_convention_guard(keep_prob: float) -> None:
@@ -128,8 +117,8 @@ DROPOUT_CASES = [   # shape, keep_prob, seed
 def _dropout_statistics(fn):
     keep, shape = 0.6, (200, 300)
     case = f"statistics: x = ones {shape}, keep_prob {keep}, train=True, seed 100"
-    got = _pair_result(call(fn, np.ones(shape), keep, True, np.random.default_rng(100), case=case),
-                       ("out", "mask"), case)
+    got = unpack_results(call(fn, np.ones(shape), keep, True, np.random.default_rng(100), case=case),
+                       ("out", "mask"), case=case)
     out = to_array(got[0], case=case, what="out")
     if out.shape != shape:
         raise CheckFailed(f"failed on case {case}:\n  expected out of shape {shape}, got {out.shape}")
@@ -176,8 +165,8 @@ def _check_masked_layer(fn, cases, *, seed_offset, coins, expand, describe, call
             xf = np.asarray(x, dtype=np.float64)
             for train in (True, False):
                 case = f"{describe} {shape} ({label}), keep_prob {keep}, train={train}, rng = default_rng({seed})"
-                got = _pair_result(call(fn, x, keep, train, np.random.default_rng(seed), case=case),
-                                   ("out", "mask"), case)
+                got = unpack_results(call(fn, x, keep, train, np.random.default_rng(seed), case=case),
+                                   ("out", "mask"), case=case)
                 mask = np.random.default_rng(seed).random(coins(shape)) < keep
                 require_float(got[0], case=case, what="out")
                 if train:
@@ -315,7 +304,8 @@ def check_dropconnect(answer) -> str:
         for label, x in array_variants(base):
             xf = np.asarray(x, dtype=np.float64)
             case = f"x (N, D) = {(N, D)} ({label}), w {(D, M)}, keep_prob {keep}, rng = default_rng({seed})"
-            got = _pair_result(call(fn, x, w, b, keep, np.random.default_rng(seed), case=case), ("out", "mask"), case)
+            got = unpack_results(call(fn, x, w, b, keep, np.random.default_rng(seed), case=case), ("out", "mask"),
+                                 case=case)
             require_float(got[0], case=case, what="out")
             mask = np.random.default_rng(seed).random((N, D, M)) < keep
             got_mask = got[1]
@@ -346,8 +336,8 @@ def check_dropconnect(answer) -> str:
     rng = np.random.default_rng(99)
     x1, w, b = rng.normal(size=5), rng.normal(size=(5, 3)), rng.normal(size=3)
     case = "statistics: the same x (5,) in 4000 rows, w (5, 3), keep_prob 0.5, seed 98"
-    got = _pair_result(call(fn, np.tile(x1, (4000, 1)), w, b, 0.5, np.random.default_rng(98), case=case),
-                       ("out", "mask"), case)
+    got = unpack_results(call(fn, np.tile(x1, (4000, 1)), w, b, 0.5, np.random.default_rng(98), case=case),
+                       ("out", "mask"), case=case)
     out = to_array(got[0], case=case, what="out")
     if out.shape != (4000, 3):
         raise CheckFailed(f"failed on case {case}:\n  expected out of shape (4000, 3), got {out.shape}")
@@ -492,9 +482,7 @@ def check_subnetworks(answer) -> str:
             xf = np.asarray(x, dtype=np.float64)
             case = f"n = {n} inputs ({label}), keep_prob {p}, b {b}"
             got = call(fn, x, w, b, p, case=case)
-            if not isinstance(got, (tuple, list)) or len(got) != 3:
-                raise CheckFailed(f"failed on case {case}:\n  expected a tuple (P, S, O), got {type(got).__name__}"
-                                  "\n  hint: end with `return P, S, O`.")
+            got = unpack_results(got, ("P", "S", "O"), case=case)
             # the reference, written differently: bit k of mask index m (most significant first) keeps input k
             m = np.arange(2 ** n)[:, None] >> np.arange(n - 1, -1, -1)[None, :] & 1
             P = p ** m.sum(1) * (1 - p) ** (n - m.sum(1))

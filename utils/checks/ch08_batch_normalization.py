@@ -23,8 +23,7 @@ from torch.nn.utils.fusion import fuse_conv_bn_weights
 from utils.gradcheck import numerical_gradient_array, rel_error
 from utils.layers import batchnorm as bn
 
-from .compare import ATOL, RTOL, array_variants, assert_array_matches, call, require_callable, require_float
-from .ch06_backpropagation import _unpack   # the tuple-of-arrays verdict of chapter 06's backward passes
+from .compare import array_variants, assert_array_matches, call, require_callable, require_float, unpack_results
 from .core import reference, register
 
 NUMERICAL_CASES = 2   # the first backward cases also compare autograd with numerical gradients
@@ -44,19 +43,8 @@ VARIANT_HINTS = {
 
 
 def _matches(got, expected, *, case, what, hint, mistakes=None, variant="float64"):
-    """assert_array_matches; the known mistakes (a callable) are computed only for a wrong answer, whose hint
-    also says which input variant it failed on."""
-    try:
-        values = got.detach().numpy() if isinstance(got, torch.Tensor) else got
-        right = np.shape(values) == np.shape(expected) and np.allclose(
-            np.asarray(values, dtype=float), expected, rtol=RTOL, atol=ATOL * max(1.0, float(np.abs(expected).max())))
-    except (TypeError, ValueError, RuntimeError):   # not an array of numbers: assert_array_matches says why
-        right = False
-    if right:
-        assert_array_matches(got, expected, case=case, what=what)   # the same verdict, with its dtype rules
-        return
     assert_array_matches(got, expected, case=case, what=what, hint=VARIANT_HINTS.get(variant, "") + hint,
-                         known_mistakes=mistakes() if callable(mistakes) else mistakes)
+                         known_mistakes=mistakes)
 
 
 def _normalize(x, gamma, beta, eps, axes, *, ddof=0, eps_outside=False, swap=False):
@@ -219,7 +207,8 @@ def check_backward(answer) -> str:
     for index, (x, gamma, beta, eps, dout) in enumerate(_backward_cases(82)):
         for label, xv in (array_variants(x) if index in (1, 3) else [("float64", x)]):
             case = f"x {x.shape} ({label}), eps={eps:g}"
-            got = _unpack(call(fn, dout, xv, gamma, eps, case=case), ("dx", "dgamma", "dbeta"), case)
+            got = unpack_results(call(fn, dout, xv, gamma, eps, case=case), ("dx", "dgamma", "dbeta"),
+                                 case=case)
             dx_ref, dgamma_ref, dbeta_ref = _torch_bn_grads(dout, xv, gamma, beta, eps)
             if index < NUMERICAL_CASES and label == "float64":
                 numeric = numerical_gradient_array(
@@ -305,7 +294,7 @@ def check_population_stats(answer) -> str:
         for label, listed in (_variant_batches(batches) if index in (1, 3) else [("float64", list(batches))]):
             case = f"{len(listed)} batches of shape {batches.shape[1:]} ({label}), m = N*H*W = " \
                    f"{batches.shape[1] * batches.shape[3] * batches.shape[4]}"
-            got = _unpack(call(fn, listed, case=case), ("mu_bar", "var_bar"), case)
+            got = unpack_results(call(fn, listed, case=case), ("mu_bar", "var_bar"), case=case)
             mean_ref, var_ref = _torch_running(listed, None)   # momentum=None: the average over the batches
             _matches(got[0], mean_ref, case=case, what="mu_bar", variant=label,
                      hint="mu_bar[c] = the mean over the batches of mu_B[c], the mean over axes (0, 2, 3).",
@@ -349,8 +338,8 @@ def check_running_stats(answer) -> str:
     for index, (batches, momentum) in enumerate(_batch_sequences(84)):
         for label, listed in (_variant_batches(batches) if index in (1, 3) else [("float64", list(batches))]):
             case = f"{len(listed)} batches of shape {batches.shape[1:]} ({label}), momentum={momentum}"
-            got = _unpack(call(fn, listed, momentum, case=case) if index else call(fn, listed, case=case),
-                          ("running_mean", "running_var"), case)
+            got = unpack_results(call(fn, listed, momentum, case=case) if index else call(fn, listed, case=case),
+                                 ("running_mean", "running_var"), case=case)
             mean_ref, var_ref = _torch_running(listed, momentum)
             mistakes = _running_mistakes(listed, momentum)
             _matches(got[0], mean_ref, case=case, what="running_mean", variant=label,
@@ -452,8 +441,8 @@ def check_fold(answer) -> str:
         for label, wv in (array_variants(w) if index in (1, 3) else [("float64", w)]):
             case = f"w {w.shape} ({label}), K={w.shape[0]}, gamma[0]={gamma[0]:.2f}, eps={eps:g}"
             args = (wv, b, gamma, beta, mean, var)
-            got = _unpack(call(fn, *args, eps, case=case) if eps != 1e-5 else call(fn, *args, case=case),
-                          ("w_folded", "b_folded"), case)
+            got = unpack_results(call(fn, *args, eps, case=case) if eps != 1e-5 else call(fn, *args, case=case),
+                                 ("w_folded", "b_folded"), case=case)
             for value in got:
                 require_float(value, case=case, what="w_folded and b_folded")
             w_ref, b_ref = (t.detach().numpy() for t in fuse_conv_bn_weights(

@@ -111,11 +111,14 @@ def to_array(value: Any, *, case: str, what: str = "the result") -> np.ndarray:
 
 
 def assert_array_matches(got: Any, expected: np.ndarray, *, case: str, hint: str = "",
-                         known_mistakes: Mapping[str, Any] | None = None, what: str = "the result",
+                         known_mistakes: Mapping[str, Any] | Callable[[], Mapping[str, Any]] | None = None,
+                         what: str = "the result",
                          rtol: float = RTOL, atol: float = ATOL, integer_hint: str = "") -> None:
     """Compare the whole ``got`` array with ``expected``: shape first, then every entry.
 
     An answer of integer dtype that lost fractions gets ``integer_hint`` (or a generic one) as its hint.
+    ``known_mistakes`` may be a function returning the mapping: it is called only for a wrong answer (so
+    expensive wrong results cost nothing when the answer is right).
     """
     expected = np.asarray(expected, dtype=np.float64)
     integer_answer = is_integer_array(got)
@@ -146,6 +149,15 @@ def assert_array_matches(got: Any, expected: np.ndarray, *, case: str, hint: str
         hint = integer_hint or (f"{what} has an integer dtype, so fractions were cut off. Create the output with a float dtype, "
                 "e.g. np.zeros(shape) rather than np.zeros(shape, dtype=x.dtype) or np.zeros_like(int_array).")
     raise CheckFailed("\n".join(lines) + _hint(_diagnose(got, known_mistakes, expected) or hint))
+
+
+def unpack_results(got: Any, names: tuple[str, ...], *, case: str) -> tuple:
+    """An answer that returns several results (``return dx, dw, db``) must return a tuple of that length."""
+    if not isinstance(got, (tuple, list)) or len(got) != len(names):
+        length = f" of length {len(got)}" if isinstance(got, (tuple, list)) else ""
+        raise CheckFailed(f"failed on case {case}:\n  expected a tuple ({', '.join(names)}), got "
+                          f"{type(got).__name__}{length}\n  hint: end with `return {', '.join(names)}`.")
+    return tuple(got)
 
 
 def is_integer_array(value: Any) -> bool:
@@ -245,6 +257,8 @@ def _diagnose(got: np.ndarray, known_mistakes: Mapping[str, Any] | None, expecte
     A mistake whose result equals the correct one on this case (or is not finite) tells nothing and is skipped.
     When several mistakes give the same wrong result here, the student is shown each possibility.
     """
+    if callable(known_mistakes):
+        known_mistakes = known_mistakes()
     matches = []
     for mistake_hint, wrong in (known_mistakes or {}).items():
         if wrong is None:
