@@ -8,6 +8,7 @@ Modules, one concern each:
 - ``chapters``  the canonical chapters (setup cells, exercises, check cells) read from ``solutions/``, and
   how a submission's chapter is identified (metadata, then file name, then exercise ids);
 - ``discover``  which files are submissions, and whose (the student naming rule);
+- ``intake``    reading a submitted file once and telling its chapter (metadata, file name, content);
 - ``assemble``  the grading plan of one submission: canonical setup, student exercise cells by id, canonical checks;
 - ``run``       executing a plan in a fresh, memory-capped kernel with per-cell and whole-notebook limits;
 - ``grade``     one submission end to end, and a batch with worker processes and progress lines;

@@ -35,11 +35,11 @@ from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 
-import nbformat
 
 from . import ANSWERED, ERROR, FAILED, MISSING, NOT_ATTEMPTED, PASSED, TIMEOUT, UNREADABLE
 from .assemble import Plan, Step, assemble
-from .chapters import (Chapter, chapter_from_content, chapter_from_metadata, chapter_from_name, load_chapters)
+from .chapters import load_chapters
+from .intake import identify, read_submission
 from .discover import Submission
 from .run import Kernel
 
@@ -80,6 +80,9 @@ class Result:
     seconds: float = 0.0
     restarts: int = 0
     notes: list[str] = field(default_factory=list)
+    sha256: str = ""  # of the bytes graded (read once, before any student code ran)
+    sandbox: str = ""  # what isolated the student's code: "bubblewrap" or "none"
+    info: dict = field(default_factory=dict)  # what discovery knew of the file (original names, flags, ...)
 
     @property
     def points(self) -> float:
@@ -120,46 +123,6 @@ def _workbook_grader_install(marker):
 def _clip(text: str, limit: int = MESSAGE_LIMIT) -> str:
     text = str(text).strip()
     return text if len(text) <= limit else text[:limit] + f" ... [{len(text) - limit} more characters]"
-
-
-def read_submission(path: Path):
-    """Return ``(notebook, None)`` or ``(None, reason)``; v3 and older notebooks are converted to v4."""
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        return None, f"the file cannot be read ({error.strerror or error})"
-    if not data.strip():
-        return None, "the file is empty"
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return None, "not a notebook: the file is not text (a binary file such as an image or a PDF?)"
-    try:
-        json.loads(text)
-    except ValueError as error:
-        return None, f"not a notebook: invalid JSON ({error}); was the file saved completely?"
-    try:
-        nb = nbformat.reads(text, as_version=4, capture_validation_error={})
-    except Exception as error:
-        return None, f"not a notebook: {type(error).__name__}: {_clip(error, 300)}"
-    if not isinstance(nb.get("cells"), list):
-        return None, "not a notebook: no list of cells"
-    return nb, None
-
-
-def identify(nb, path: Path, chapters: dict[str, Chapter]) -> tuple[str | None, str]:
-    if nb is not None:
-        stem = chapter_from_metadata(nb, chapters)
-        if stem:
-            return stem, "metadata"
-    stem, _ = chapter_from_name(path.name, chapters)
-    if stem:
-        return stem, "file name"
-    if nb is not None:
-        stem = chapter_from_content(nb, chapters)
-        if stem:
-            return stem, "content"
-    return None, ""
 
 
 def _written(step: Step) -> Row:
@@ -319,9 +282,10 @@ def grade_submission(submission: Submission, limits: Limits, root: Path | None =
     """Grade one file; never raises."""
     started = time.monotonic()
     chapters = load_chapters(root) if root else load_chapters()
-    result = Result(submission.label, submission.student, "-", "")
+    result = Result(submission.label, submission.student, "-", "", sha256=getattr(submission, "sha256", ""),
+                    info=dict(getattr(submission, "info", None) or {}))
     try:
-        nb, problem = read_submission(Path(submission.path))
+        nb, problem = read_submission(Path(submission.path), getattr(submission, "data", None))
         stem, source = identify(nb, Path(submission.path), chapters)
         if stem is None:
             reason = problem or ("cannot tell which chapter this notebook is: no workbook metadata, no chapter in "
