@@ -1,4 +1,5 @@
-"""Network in Network (Lin, Chen and Yan, 2014), small enough to train on Fashion-MNIST in seconds.
+"""Network in Network (Lin, Chen and Yan, 2014): the block, the ImageNet network (``nin``), a Fashion-MNIST
+version of it (``nin_fashion``) and the small NiN of chapter 05 (``SmallNiN``), which trains in seconds.
 
 A NiN block is a spatial convolution followed by two 1x1 convolutions, each followed by a ReLU: a small
 multilayer perceptron applied to every receptive field. The network ends without fully connected layers: its
@@ -52,6 +53,43 @@ class SmallNiN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.class_maps(x).mean(dim=(2, 3))                     # global average pooling: (N, classes)
+
+
+def nin(num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5) -> nn.Sequential:
+    """NiN for 3 x 224 x 224 images (the ImageNet layout): NiN blocks with 11x11/4 (96), 5x5 (256) and 3x3 (384)
+    spatial convolutions, each followed by 3x3/2 max pooling (224 -> 54 -> 26 -> 12 -> 5), dropout, a last NiN
+    block with one channel per class, and global average pooling. No fully connected layer.
+    """
+    return nn.Sequential(
+        nin_block(in_channels, 96, 11, 4, 0), nn.MaxPool2d(3, stride=2),
+        nin_block(96, 256, 5, 1, 2), nn.MaxPool2d(3, stride=2),
+        nin_block(256, 384, 3, 1, 1), nn.MaxPool2d(3, stride=2),
+        nn.Dropout(dropout),
+        nin_block(384, num_classes, 3, 1, 1),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+    )
+
+
+def nin_fashion(channels=(32, 64, 128), num_classes: int = 10, in_channels: int = 1,
+                dropout: float = 0.3) -> nn.Sequential:
+    """NiN for 1 x 28 x 28 images with the ImageNet layout's pattern: NiN blocks with 5x5, 3x3 and 3x3 spatial
+    convolutions (padding keeps the size), 3x3/2 max pooling after the first two (28 -> 14 -> 7, padding 1),
+    dropout, a NiN block whose spatial layer is 3x3 with one channel per class, global average pooling.
+    He initialisation (see :class:`SmallNiN`). The last block ends with a ReLU, as in the paper.
+    """
+    c1, c2, c3 = channels
+    model = nn.Sequential(
+        nin_block(in_channels, c1, 5, 1, 2), nn.MaxPool2d(3, stride=2, padding=1),
+        nin_block(c1, c2, 3, 1, 1), nn.MaxPool2d(3, stride=2, padding=1),
+        nin_block(c2, c3, 3, 1, 1), nn.Dropout(dropout),
+        nin_block(c3, num_classes, 3, 1, 1),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+    )
+    for module in model.modules():
+        if isinstance(module, nn.Conv2d):
+            nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
+            nn.init.zeros_(module.bias)
+    return model
 
 
 def count_parameters(module: nn.Module) -> int:
