@@ -1,0 +1,267 @@
+"""The sandbox around the process that runs a submission's code: bubblewrap on Linux, else none (and said so).
+
+The grader starts one runner process per submission (``python -m utils.grading.runner``) and talks to it over
+its stdin and stdout. ``detect()`` finds out once whether bubblewrap works here; ``Sandbox.wrap(argv, env=...)``
+turns the runner's command line into one that starts it inside the sandbox.
+
+Inside the bubblewrap sandbox the process has:
+
+- no network (its own network namespace: only its own loopback, not the host's);
+- its own PID, IPC, UTS and (where possible) cgroup namespaces and a new terminal session; bubblewrap's init is
+  PID 1, so when the runner exits, or the grader dies, every process it started is killed with it;
+- an unprivileged identity, uid and gid 65534: a grader running as root starts bubblewrap without a user
+  namespace and drops to 65534 with ``setpriv`` (a user namespace created by root would map 65534 back to root
+  outside, so root-only files would stay readable); a grader running as another user gets a user namespace
+  (``--unshare-user --uid 65534 --gid 65534``), which maps the student to the grader's own unprivileged uid;
+- read-only views of the system's programs and libraries (/usr and the /bin, /lib... links or folders), of the
+  Python installation (``sys.base_prefix``) and virtual environment (``sys.prefix``), and of the project's
+  ``utils`` package at its own path (so the editable install's ``import utils`` works); of /etc only the
+  dynamic linker's cache and the time zone;
+- nothing else of the host: not the rest of the project (``solutions/``), other submissions, the report folder,
+  anyone's home, /work or the host's /tmp; a private, size-limited /tmp (also its working directory), its own
+  /proc and a minimal /dev;
+- exactly the environment variables the grader passes (``--clearenv``).
+
+Where bubblewrap is missing or cannot create its namespaces (macOS, Windows, containers without user
+namespaces), ``detect()`` returns ``Sandbox("none", reason)``, whose ``wrap`` returns the command unchanged;
+the caller then passes the environment to ``Popen`` itself.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+STUDENT_UID = 65534  # "nobody" on Debian and most distributions
+STUDENT_GID = 65534
+TMP_SIZE = 256 * 1024 * 1024  # tmpfs pages are memory no rlimit of the runner counts
+PROBE_TIMEOUT = 60  # seconds; the first import of utils from a cold disk cache can be slow
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# System folders every dynamically linked program needs; each is bound read-only, or recreated as the same
+# symbolic link where it is one (merged /usr: /bin -> usr/bin).
+SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+# Of /etc only what the loader, the clock and font lookup read: passwords, keys and host names stay out.
+ETC_FILES = ("/etc/ld.so.cache", "/etc/localtime", "/etc/fonts")
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """How a runner process is started: ``name`` is "bubblewrap" (possibly with a qualifier) or "none"."""
+
+    name: str
+    reason: str = ""  # why "none", or what a qualified bubblewrap lacks
+    bwrap: str = field(default="", repr=False)
+    options: tuple[str, ...] = field(default=(), repr=False)  # bwrap options up to the environment
+    visible: tuple[str, ...] = field(default=(), repr=False)  # host paths bound into the sandbox
+    prefix: tuple[str, ...] = field(default=(), repr=False)  # run inside, before argv (the setpriv drop)
+
+    def wrap(
+        self,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str],
+        hide: Iterable[str | os.PathLike] = (),
+        writable: Iterable[str | os.PathLike] = (),
+    ) -> list[str]:
+        """The command line that runs ``argv`` in this sandbox with exactly the environment ``env``.
+
+        ``hide``: host paths to mask even where they lie inside a bound folder (e.g. a report folder placed in
+        the virtual environment). ``writable``: host folders to bind writable at their own paths (tests use one
+        to see what the sandboxed process did); grading binds none.
+        """
+        if self.name == "none":
+            return list(argv)
+        command = [self.bwrap, *self.options]
+        for path in writable:
+            path = os.fspath(path)
+            command += ["--bind", path, path]
+        for path in hide:
+            path = os.path.abspath(os.fspath(path))
+            if not any(_inside(path, root) for root in self.visible):
+                continue  # not bound: already invisible
+            if os.path.isdir(path):
+                command += ["--tmpfs", path]
+            elif os.path.exists(path):
+                command += ["--ro-bind", "/dev/null", path]
+        command.append("--clearenv")
+        for key, value in env.items():
+            if not key or "=" in key:
+                raise ValueError(f"invalid environment variable name {key!r}")
+            command += ["--setenv", key, str(value)]
+        return [*command, "--", *self.prefix, *argv]
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+def _bind_options(paths: Iterable[str], made: set[str]) -> tuple[list[str], list[str]]:
+    """Read-only bind options for ``paths`` (parents before children, duplicates dropped), and the host
+    paths they make visible. ``made``: folders already created inside (gains the new ones)."""
+    options: list[str] = []
+    visible: list[str] = []
+    for path in paths:
+        if not os.path.lexists(path) or path in visible:
+            continue
+        if os.path.islink(path) and path in SYSTEM_PATHS:
+            options += ["--symlink", os.readlink(path), path]
+            continue
+        if any(_inside(path, root) for root in visible if os.path.isdir(root)):
+            continue  # already visible through a bound parent
+        options += [*_parents(path, made), "--ro-bind", path, path]
+        visible.append(path)
+    return options, visible
+
+
+def _parents(path: str, made: set[str]) -> list[str]:
+    """Options that create ``path``'s ancestors (those not in ``made``, which gains them) traversable by
+    anyone: bwrap would make them 0700, which the student's unprivileged uid could not enter."""
+    options = []
+    parts = Path(path).parts[1:-1]
+    for depth in range(1, len(parts) + 1):
+        folder = "/" + "/".join(parts[:depth])
+        if folder not in made:
+            made.add(folder)
+            options += ["--perms", "0755", "--dir", folder]
+    return options
+
+
+def _python_paths() -> list[str]:
+    """The Python installation and virtual environment, as the interpreter names them and resolved."""
+    paths = []
+    for prefix in (sys.base_prefix, sys.prefix, os.path.dirname(os.path.dirname(sys.executable))):
+        for path in (os.path.abspath(prefix), os.path.realpath(prefix)):
+            if path not in paths:
+                paths.append(path)
+    return paths
+
+
+def _layout(project_root: Path) -> tuple[list[str], list[str]]:
+    """The filesystem options every candidate shares, and the host paths they make visible."""
+    root = os.path.realpath(project_root)
+    utils_dir = os.path.join(root, "utils")
+    python = sorted(_python_paths(), key=len)
+    outside = [path for path in python if not _inside(path, root)]
+    made: set[str] = set()
+    options, visible = _bind_options([*SYSTEM_PATHS, *ETC_FILES, *outside], made)
+    options = ["--tmpfs", "/", *options]  # an empty root: only what is added below exists
+    if any(_inside(root, path) for path in visible):
+        # The project lies inside a bound folder (e.g. under /usr): mask all of it before utils comes back.
+        options += ["--tmpfs", root]
+        made = {folder for folder in made if not _inside(folder, root)}
+    inside, inside_visible = _bind_options([path for path in python if _inside(path, root)], made)
+    options += [*inside, *_parents(utils_dir, made), "--ro-bind", utils_dir, utils_dir]
+    visible += [*inside_visible, utils_dir]
+    options += [
+        "--proc", "/proc",
+        "--dev", "/dev",
+        "--perms", "1777", "--size", str(TMP_SIZE), "--tmpfs", "/tmp",  # the student's uid must write it
+        "--chdir", "/tmp",
+    ]
+    return options, visible
+
+
+def _namespace_options(user_namespace: bool) -> list[str]:
+    options = [
+        "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+        "--hostname", "sandbox",
+        "--die-with-parent", "--new-session",
+    ]
+    if user_namespace:
+        options += ["--unshare-user", "--uid", str(STUDENT_UID), "--gid", str(STUDENT_GID)]
+    return options
+
+
+def _candidates(euid: int, setpriv: str | None) -> list[tuple[str, str, list[str], tuple[str, ...]]]:
+    """(name, reason, namespace and capability options, prefix) in order of preference."""
+    drop = (
+        setpriv, f"--reuid={STUDENT_UID}", f"--regid={STUDENT_GID}", "--clear-groups",
+        "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--",
+    ) if setpriv else ()
+    found = []
+    if euid == 0 and setpriv:
+        # Root: no user namespace (it would map the student back to root); setpriv needs these three.
+        caps = ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID",
+                "--cap-add", "CAP_SETPCAP"]
+        found.append(("bubblewrap", "", _namespace_options(False) + caps, drop))
+    if euid != 0:
+        found.append(("bubblewrap", "", _namespace_options(True) + ["--disable-userns"], ()))
+        found.append(("bubblewrap", "", _namespace_options(True), ()))
+    else:
+        found.append((
+            "bubblewrap (no unprivileged uid)",
+            "setpriv not found: the student's uid 65534 is root outside the sandbox",
+            _namespace_options(True), (),
+        ))
+    found.append((
+        "bubblewrap (no user namespace)",
+        "user namespaces are not available here: the student runs with the grader's uid"
+        + (" (root, without capabilities)" if euid == 0 else ""),
+        _namespace_options(False) + (["--cap-drop", "ALL"] if euid == 0 else []), (),
+    ))
+    return found
+
+
+def probe(project_root: Path | None = None, *, bwrap: str | None = None, euid: int | None = None) -> Sandbox:
+    """Find the best sandbox that works here by running a small Python program in each candidate.
+
+    Not cached (``detect`` is); ``bwrap`` and ``euid`` default to the real ones (tests pass others).
+    """
+    if not sys.platform.startswith("linux"):
+        return Sandbox("none", f"bubblewrap needs Linux; this is {sys.platform}")
+    bwrap = bwrap or shutil.which("bwrap")
+    if not bwrap:
+        return Sandbox("none", "bwrap not found (install the bubblewrap package)")
+    root = Path(project_root) if project_root is not None else PROJECT_ROOT
+    if not (root / "utils" / "__init__.py").is_file():
+        return Sandbox("none", f"no utils package in {root}")
+    euid = os.geteuid() if euid is None else euid
+    if any(_inside(os.path.realpath(root), path) for path in _python_paths() if _inside(path, os.path.realpath(root))):
+        return Sandbox("none", f"the Python environment is the project folder {root}: solutions/ would be visible")
+    layout, visible = _layout(root)
+    expected = os.path.join(os.path.realpath(root), "utils", "__init__.py")
+    # The check the runner depends on: Python starts, imports utils from the bound package, cannot see the
+    # project's other folders, and runs as the intended uid.
+    program = (
+        "import os, sys, utils; "
+        f"sys.stdout.write(utils.__file__ + ' ' + str(os.path.exists({os.fspath(root / 'solutions')!r})) "
+        "+ ' ' + str(os.getuid()))"
+    )
+    errors = []
+    for name, reason, namespaces, prefix in _candidates(euid, shutil.which("setpriv")):
+        sandbox = Sandbox(name, reason, bwrap, tuple(namespaces + layout), tuple(visible), prefix)
+        argv = sandbox.wrap([sys.executable, "-c", program], env={"PATH": "/usr/bin:/bin", "HOME": "/tmp"})
+        try:
+            done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                                  timeout=PROBE_TIMEOUT, start_new_session=True)
+        except (OSError, subprocess.TimeoutExpired) as error:
+            errors.append(f"{type(error).__name__}: {error}")
+            continue
+        if done.returncode != 0:
+            lines = (done.stderr or "").strip().splitlines()
+            errors.append(lines[-1] if lines else f"exit status {done.returncode}")
+            continue
+        words = done.stdout.split()
+        if len(words) != 3 or words[0] != expected or words[1] != "False":
+            errors.append(f"the probe saw {done.stdout.strip()!r}, not utils at {expected} without solutions/")
+            continue
+        return sandbox
+    detail = "; ".join(dict.fromkeys(errors))
+    return Sandbox("none", f"bwrap cannot create namespaces here: {detail}")
+
+
+@functools.lru_cache(maxsize=None)
+def _detect(project_root: Path) -> Sandbox:
+    return probe(project_root)
+
+
+def detect(project_root: Path | None = None) -> Sandbox:
+    """The sandbox to use for this project on this machine (probed once per project root, then cached)."""
+    return _detect(Path(project_root).resolve() if project_root is not None else PROJECT_ROOT)
