@@ -126,6 +126,58 @@ def get_reference(exercise_id: str) -> Any:
         raise KeyError(f"no reference implementation is registered for exercise id {exercise_id!r}") from None
 
 
+# What an answer may take from `utils`: graders fail an answer that calls the workbook's own implementation of
+# the exercise (utils.grading.references); the spec says what it may use. Names are dotted import paths.
+_IMPLEMENTED_BY: dict[str, list[str]] = {}
+_BUILDS_ON: dict[str, list[str]] = {}
+_MAY_USE: dict[str, list[str]] = {}
+# The workbook's ways of fetching any reference: never part of an answer.
+REFERENCE_LOOKUPS = ("utils.checks.core.get_reference", "utils.checks.fallback.yours_or_reference")
+
+
+def implemented_by(exercise_id: str, *dotted_names: str, builds_on: tuple[str, ...] = ()) -> None:
+    """Declare the `utils` functions (classes, modules) that compute ``exercise_id``'s answer, besides its
+    ``@reference``. ``builds_on``: exercises whose answer the spec asks the student to reuse ("your corr2d"):
+    their implementations are not the student's here either."""
+    _IMPLEMENTED_BY.setdefault(exercise_id, []).extend(dotted_names)
+    _BUILDS_ON.setdefault(exercise_id, []).extend(builds_on)
+
+
+def may_use(exercise_id: str, *dotted_names: str) -> None:
+    """Declare the `utils` helpers that ``exercise_id``'s spec allows (its "From `utils` you may use" line)."""
+    _MAY_USE.setdefault(exercise_id, []).extend(dotted_names)
+
+
+def dotted_name(obj: Any) -> str | None:
+    """``module.qualname`` of a function or class, ``None`` for a value."""
+    module, qualname = getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)
+    return f"{module}.{qualname}" if module and qualname else None
+
+
+def forbidden_references(exercise_id: str) -> tuple[str, ...]:
+    """Dotted names an answer to ``exercise_id`` must not call: its ``@reference``, what implements it (and the
+    exercises it builds on), and the reference lookups."""
+    _load_chapter_checks()
+    names: list[str] = []
+    seen_ids: set[str] = set()
+    pending = [exercise_id]
+    while pending:
+        current = pending.pop(0)
+        if current in seen_ids:
+            continue
+        seen_ids.add(current)
+        own = dotted_name(_REFERENCES[current]) if current in _REFERENCES else None
+        names += ([own] if own else []) + _IMPLEMENTED_BY.get(current, [])
+        pending += _BUILDS_ON.get(current, [])
+    return tuple(dict.fromkeys(names + list(REFERENCE_LOOKUPS)))
+
+
+def allowed_helpers(exercise_id: str) -> tuple[str, ...]:
+    """Dotted names of the `utils` helpers ``exercise_id``'s spec allows (empty: nothing beyond numpy/torch)."""
+    _load_chapter_checks()
+    return tuple(dict.fromkeys(_MAY_USE.get(exercise_id, [])))
+
+
 def _load_chapter_checks() -> None:
     global _loaded
     if _loaded:
