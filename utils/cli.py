@@ -7,8 +7,9 @@
     workbook release OUT [--zip]     write the student bundle (chapters, utils, requirements; no solutions)
     workbook release --nbgrader DIR [--chapters C...]
                                      write an nbgrader course folder (source/, nbgrader_config.py, README.md)
-    workbook grade PATHS... --out DIR [--jobs N] [--cell-timeout S] [--timeout S] [--memory-mb M]
+    workbook grade PATHS... --out DIR [--jobs N] [--cell-timeout S] [--timeout S] [--memory-mb M] [--long]
                                      grade returned notebooks; see docs/INSTRUCTORS.md
+    workbook grade --verify DIR      is a report folder as it was written? (0 intact, 1 changed, 2 not a report)
 """
 
 from __future__ import annotations
@@ -43,8 +44,14 @@ def main(argv: list[str] | None = None) -> int:
                          "(stems or numbers, e.g. 00 02); default every chapter")
 
     grade = commands.add_parser("grade", help="grade returned student notebooks")
-    grade.add_argument("paths", nargs="+", help="notebooks, folders (one per student, or flat) and .zip archives")
-    grade.add_argument("--out", required=True, help="folder for grades.csv, summary.csv, grades.json, feedback/")
+    grade.add_argument("paths", nargs="*", help="notebooks, folders (one per student, or flat) and .zip archives")
+    grade.add_argument("--out", help="folder for the reports (new, empty, or an earlier report: it is replaced "
+                       "at once when grading ends)")
+    grade.add_argument("--verify", metavar="DIR", help="instead of grading, check that the report folder DIR is "
+                       "as written (every file in its MANIFEST.json, unchanged, nothing added); exit 0 intact, "
+                       "1 changed, 2 not a report folder")
+    grade.add_argument("--long", action="store_true", help="a chapter not handed in gets one 'missing' row per "
+                       "exercise in grades.csv (default: one 'not handed in' row per chapter)")
     grade.add_argument("--jobs", type=int, default=1, help="submissions graded at once (default 1)")
     grade.add_argument("--cell-timeout", type=float, default=60.0, help="seconds per cell (default 60)")
     grade.add_argument("--timeout", type=float, default=600.0, help="seconds per notebook (default 600)")
@@ -79,11 +86,19 @@ def main(argv: list[str] | None = None) -> int:
                 release.error("give OUT (or --nbgrader DIR); --chapters goes with --nbgrader")
             return release_command(args.out, as_zip=args.zip)
         if args.command == "grade":
-            from utils.grading.command import grade_command
+            from utils.grading.command import grade_command, verify_command
             from utils.grading.grade import Limits
 
+            if args.verify is not None:
+                if args.paths or args.out:
+                    grade.error("--verify DIR takes no PATHS and no --out")
+                return verify_command(args.verify)
+            if not args.paths or not args.out:
+                grade.error("give PATHS... and --out DIR (or --verify DIR)")
+
             limits = Limits(cell_timeout=args.cell_timeout, timeout=args.timeout, memory_mb=args.memory_mb)
-            return grade_command(args.paths, args.out, jobs=max(1, args.jobs), limits=limits, chapters=args.chapters)
+            return grade_command(args.paths, args.out, jobs=max(1, args.jobs), limits=limits, chapters=args.chapters,
+                                 long=args.long)
     except NotebookError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -69,9 +69,11 @@ def test_student_from_folder_and_fallback(tmp_path):
     (tmp_path / "frank").mkdir()
     (tmp_path / "frank" / "00_getting_started.ipynb").write_text("{}")
     found, ignored = discover([tmp_path / "in", tmp_path / "frank" / "00_getting_started.ipynb"], chapters)
-    assert [(s.student, Path(s.label).name) for s in found] == [
-        ("alice", "whatever.ipynb"), ("bob", "bob_00_getting_started.ipynb"), ("frank", "00_getting_started.ipynb")]
-    assert [Path(f).name for f, _ in ignored] == ["photo.png"]
+    # frank's file names no one (only the chapter): its owner is unknown, whatever folder holds it
+    assert [(s.student, s.label) for s in found] == [
+        ("alice", "in/alice/week1/whatever.ipynb"), ("bob", "in/bob_00_getting_started.ipynb"),
+        ("unknown-1", "00_getting_started.ipynb")]
+    assert [(i.label, i.student) for i in ignored] == [("in/alice/photo.png", "alice")]
     with pytest.raises(FileNotFoundError):
         discover([tmp_path / "nope"], chapters)
 
