@@ -36,6 +36,7 @@ import subprocess
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from pathlib import Path
 
 STUDENT_UID = 65534  # "nobody" on Debian and most distributions
@@ -79,17 +80,20 @@ class Sandbox:
         if self.name == "none":
             return list(argv)
         command = [self.bwrap, *self.options]
+        bound = list(self.visible)
+        made: set[str] = set()
         for path in writable:
-            path = os.fspath(path)
-            command += ["--bind", path, path]
+            path = os.path.realpath(path)
+            command += [*_parents(path, made), "--bind", path, path]
+            bound.append(path)
         for path in hide:
-            path = os.path.abspath(os.fspath(path))
-            if not any(_inside(path, root) for root in self.visible):
-                continue  # not bound: already invisible
-            if os.path.isdir(path):
-                command += ["--tmpfs", path]
-            elif os.path.exists(path):
-                command += ["--ro-bind", "/dev/null", path]
+            for name in dict.fromkeys((os.path.abspath(path), os.path.realpath(path))):
+                if not any(_inside(name, root) for root in bound):
+                    continue  # not bound: already invisible
+                if os.path.isdir(name):
+                    command += ["--tmpfs", name]
+                elif os.path.lexists(name):
+                    command += ["--ro-bind", "/dev/null", name]
         command.append("--clearenv")
         for key, value in env.items():
             if not key or "=" in key:
@@ -179,32 +183,42 @@ def _namespace_options(user_namespace: bool) -> list[str]:
     return options
 
 
-def _candidates(euid: int, setpriv: str | None) -> list[tuple[str, str, list[str], tuple[str, ...]]]:
-    """(name, reason, namespace and capability options, prefix) in order of preference."""
-    drop = (
-        setpriv, f"--reuid={STUDENT_UID}", f"--regid={STUDENT_GID}", "--clear-groups",
-        "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--",
-    ) if setpriv else ()
+class _Candidate(NamedTuple):
+    name: str
+    reason: str
+    options: list[str]  # namespaces and capabilities
+    prefix: tuple[str, ...]  # run inside before the command
+    uid: int | None  # the uid the probe must see inside (None: whatever the grader's is)
+
+
+def _candidates(euid: int, setpriv: str | None) -> list[_Candidate]:
+    """The ways to run bubblewrap here, best first."""
     found = []
     if euid == 0 and setpriv:
-        # Root: no user namespace (it would map the student back to root); setpriv needs these three.
+        # Root: no user namespace (root's would map the student back to root outside); setpriv drops to the
+        # student's uid, clears every capability set and needs only these three until then.
         caps = ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID",
                 "--cap-add", "CAP_SETPCAP"]
-        found.append(("bubblewrap", "", _namespace_options(False) + caps, drop))
+        drop = (setpriv, f"--reuid={STUDENT_UID}", f"--regid={STUDENT_GID}", "--clear-groups",
+                "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--")
+        found.append(_Candidate("bubblewrap", "", _namespace_options(False) + caps, drop, STUDENT_UID))
     if euid != 0:
-        found.append(("bubblewrap", "", _namespace_options(True) + ["--disable-userns"], ()))
-        found.append(("bubblewrap", "", _namespace_options(True), ()))
+        # --disable-userns (bwrap 0.8) keeps the student from making user namespaces of its own.
+        found.append(_Candidate("bubblewrap", "", _namespace_options(True) + ["--disable-userns"], (), STUDENT_UID))
+        found.append(_Candidate("bubblewrap", "", _namespace_options(True), (), STUDENT_UID))
     else:
-        found.append((
-            "bubblewrap (no unprivileged uid)",
-            "setpriv not found: the student's uid 65534 is root outside the sandbox",
-            _namespace_options(True), (),
+        why = "setpriv not found" if not setpriv else "setpriv cannot drop privileges here"
+        found.append(_Candidate(
+            "bubblewrap (uid 65534 is root outside)",
+            f"{why}: the student's uid 65534 is the grader's root outside the sandbox (without capabilities),"
+            " so root-only files inside its read-only view are readable",
+            _namespace_options(True), (), STUDENT_UID,
         ))
-    found.append((
+    found.append(_Candidate(
         "bubblewrap (no user namespace)",
         "user namespaces are not available here: the student runs with the grader's uid"
         + (" (root, without capabilities)" if euid == 0 else ""),
-        _namespace_options(False) + (["--cap-drop", "ALL"] if euid == 0 else []), (),
+        _namespace_options(False) + (["--cap-drop", "ALL"] if euid == 0 else []), (), None,
     ))
     return found
 
@@ -217,13 +231,13 @@ def probe(project_root: Path | None = None, *, bwrap: str | None = None, euid: i
     if not sys.platform.startswith("linux"):
         return Sandbox("none", f"bubblewrap needs Linux; this is {sys.platform}")
     bwrap = bwrap or shutil.which("bwrap")
-    if not bwrap:
+    if not bwrap or not os.access(bwrap, os.X_OK):
         return Sandbox("none", "bwrap not found (install the bubblewrap package)")
     root = Path(project_root) if project_root is not None else PROJECT_ROOT
     if not (root / "utils" / "__init__.py").is_file():
         return Sandbox("none", f"no utils package in {root}")
     euid = os.geteuid() if euid is None else euid
-    if any(_inside(os.path.realpath(root), path) for path in _python_paths() if _inside(path, os.path.realpath(root))):
+    if os.path.realpath(root) in _python_paths():
         return Sandbox("none", f"the Python environment is the project folder {root}: solutions/ would be visible")
     layout, visible = _layout(root)
     expected = os.path.join(os.path.realpath(root), "utils", "__init__.py")
@@ -235,8 +249,9 @@ def probe(project_root: Path | None = None, *, bwrap: str | None = None, euid: i
         "+ ' ' + str(os.getuid()))"
     )
     errors = []
-    for name, reason, namespaces, prefix in _candidates(euid, shutil.which("setpriv")):
-        sandbox = Sandbox(name, reason, bwrap, tuple(namespaces + layout), tuple(visible), prefix)
+    for candidate in _candidates(euid, shutil.which("setpriv")):
+        sandbox = Sandbox(candidate.name, candidate.reason, bwrap, tuple(candidate.options + layout),
+                          tuple(visible), candidate.prefix)
         argv = sandbox.wrap([sys.executable, "-c", program], env={"PATH": "/usr/bin:/bin", "HOME": "/tmp"})
         try:
             done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
@@ -249,12 +264,13 @@ def probe(project_root: Path | None = None, *, bwrap: str | None = None, euid: i
             errors.append(lines[-1] if lines else f"exit status {done.returncode}")
             continue
         words = done.stdout.split()
-        if len(words) != 3 or words[0] != expected or words[1] != "False":
-            errors.append(f"the probe saw {done.stdout.strip()!r}, not utils at {expected} without solutions/")
+        uid = "any" if candidate.uid is None else str(candidate.uid)
+        if len(words) != 3 or words[0] != expected or words[1] != "False" or uid not in ("any", words[2]):
+            errors.append(f"the probe saw {done.stdout.strip()!r}, not utils at {expected}, no solutions/, uid {uid}")
             continue
         return sandbox
     detail = "; ".join(dict.fromkeys(errors))
-    return Sandbox("none", f"bwrap cannot create namespaces here: {detail}")
+    return Sandbox("none", f"bwrap cannot run the sandbox here: {detail}")
 
 
 @functools.lru_cache(maxsize=None)
