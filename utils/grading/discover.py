@@ -193,15 +193,17 @@ class _Found:
     def student(self, owner: str) -> str:
         return self.display.setdefault(name_key(owner), _nfc(owner).strip())
 
-    def owner_info(self, owner: str, source: str, rules: list[str]) -> tuple[str, dict]:
-        """The student's display name and the ``info`` saying how it was found."""
+    def owner_info(self, owner: str, source: str, rules: list[str], original: str = "") -> tuple[str, dict]:
+        """The student's display name and the ``info`` saying how it was found: ``original_name`` is the
+        folder or file name it was read from, when that differs from the display name."""
         if not owner:
             self.unknown += 1
             return f"unknown-{self.unknown}", {"owner": "unknown"}
         student = self.student(strip_copies(_nfc(owner))[0] or owner)
         info = {"owner": source}
-        if rules or _nfc(owner) != student:
-            info["original_name"] = owner
+        original = original or owner
+        if _nfc(original) != student:
+            info["original_name"] = original
         if rules:
             info["rules"] = rules
         return student, info
@@ -229,7 +231,7 @@ class _Found:
                     return
         if student is None:  # an archive with no owner that cannot be opened: its own name, else unknown
             owner, rules = owner_from_name(PurePosixPath(entry.parts[-1]), self.chapters)
-            student, more = self.owner_info(owner, "file name", rules)
+            student, more = self.owner_info(owner, "file name", rules, entry.parts[-1])
             info = {**more, **info, **({"file": label} if not owner else {})}
         digest = hashlib.sha256(data).hexdigest() if data is not None else ""
         self.submissions.append(Submission(entry.path, student, label, data, digest, dict(info), problem))
@@ -262,8 +264,8 @@ class _Found:
         if not owner and entry.parts[-1].lower().endswith(".zip"):
             self.add(entry, label, None, extra, depth)  # type: ignore[arg-type]  # members owned by their names
             return
-        student, info = self.owner_info(owner, "file name", rules)
-        if student.startswith("unknown-") and not owner:
+        student, info = self.owner_info(owner, "file name", rules, entry.parts[-1])
+        if not owner:
             info["file"] = label
         self.add(entry, label, student, {**info, **extra}, depth)
 

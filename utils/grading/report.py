@@ -209,8 +209,12 @@ def write_csv(path: Path, rows: list[dict], columns: list[str]) -> None:
 _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
 
 
+_LETTERS = str.maketrans({"æ": "ae", "Æ": "ae", "ø": "o", "Ø": "o", "ß": "ss", "đ": "d", "Đ": "d", "ł": "l",
+                          "Ł": "l", "œ": "oe", "Œ": "oe", "þ": "th", "Þ": "th", "ð": "d", "Ð": "d", "ı": "i"})
+
+
 def _ascii(student: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", student)
+    decomposed = unicodedata.normalize("NFKD", student.translate(_LETTERS))
     plain = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
     return re.sub(r"[^a-z0-9_-]+", "-", plain).strip("-_")[:60].strip("-_")
 
@@ -226,11 +230,10 @@ def feedback_names(students) -> dict[str, str]:
     used: set[str] = set()
     for student in sorted(students, key=_sort_key):
         base = _ascii(student)
-        name = base if base and base not in _RESERVED else f"{base or 'student'}-{_short_hash(student)}"
-        salt = 0
-        while name in used:
-            salt += 1
+        name, salt = base, 0
+        while not name or name in used or name in _RESERVED:  # the hash of the name, then of the name + "#"...
             name = f"{base or 'student'}-{_short_hash(student + '#' * salt)}"
+            salt += 1
         used.add(name)
         names[student] = name
     return names
