@@ -10,7 +10,9 @@ Identification of a submission's chapter, first rule that gives an answer wins:
 2. file name: the name contains a chapter's stem (``00_getting_started``), else its topic
    (``getting_started``, ``getting-started``), else a two-digit number that is exactly one chapter's number
    (``alice_ch00.ipynb``);
-3. content: the chapter whose exercise ids appear most often in the notebook's cell metadata.
+3. content: the chapter whose exercise ids appear most often in the notebook's cell metadata; when no cell
+   carries workbook metadata (another editor stripped it), the chapter whose prompts appear most often
+   (an exercise's ``def`` line, the call in its check cell, a written question's text).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pathlib import Path
 
 from utils.authoring.build import REPO_ROOT, solution_paths
 from utils.authoring.cells import read_notebook, role, validate, workbook_meta
-from utils.authoring.regions import strip_solutions
+from utils.authoring.regions import CODE_PROMPT, MARKDOWN_PROMPT, strip_solutions
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,8 @@ class ExerciseSpec:
     points: float
     check_source: str | None  # the solution's check cell (code exercises)
     prompt: str = ""  # the exercise cell as the student receives it (solution regions replaced)
+    before: str = ""  # the solution's cell just above the exercise cell (a written answer's question)
+    after: str = ""  # the solution's cell just below it (a code exercise's check cell)
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,7 @@ class Chapter:
     setup_sources: tuple[str, ...]
     exercises: tuple[ExerciseSpec, ...]
     sha256: str = field(default="")  # of the solution notebook file
+    prose: frozenset[str] = frozenset()  # normal_text() of every markdown cell that is not an exercise
 
     @property
     def number(self) -> str:
@@ -61,9 +66,16 @@ def load_chapter(path: Path) -> Chapter:
     exercises = validate(nb, path.name)
     checks = {workbook_meta(c)["check"]: c.source for c in nb.cells if role(c) == "check"}
     setup = tuple(c.source for c in nb.cells if role(c) == "setup" and c.cell_type == "code")
+    cells = nb.cells
+
+    def neighbour(index: int) -> str:
+        return cells[index].source if 0 <= index < len(cells) else ""
+
     specs = tuple(ExerciseSpec(e.exercise_id, e.cell_type, e.points, checks.get(e.exercise_id),
-                               strip_solutions(nb.cells[e.cell_index].source, e.cell_type)) for e in exercises)
-    return Chapter(path.stem, setup, specs, hashlib.sha256(path.read_bytes()).hexdigest())
+                               strip_solutions(cells[e.cell_index].source, e.cell_type),
+                               neighbour(e.cell_index - 1), neighbour(e.cell_index + 1)) for e in exercises)
+    prose = frozenset(normal_text(c.source) for c in cells if c.cell_type == "markdown" and role(c) != "exercise")
+    return Chapter(path.stem, setup, specs, hashlib.sha256(path.read_bytes()).hexdigest(), prose)
 
 
 @lru_cache(maxsize=None)
@@ -74,6 +86,38 @@ def _load_all(root: str) -> dict[str, Chapter]:
 def load_chapters(root: Path = REPO_ROOT) -> dict[str, Chapter]:
     """Every chapter of ``root/solutions``, by stem, in order."""
     return _load_all(str(Path(root).resolve()))
+
+
+PLACEHOLDERS = frozenset(re.sub(r"\s+", "", line) for line in (*CODE_PROMPT, MARKDOWN_PROMPT))
+_CHECK_CALL = re.compile(r"""\bcheck\(\s*["']([\w.]+)["']""")
+_DEFINITION = re.compile(r"^\s*(?:async\s+)?(?:def|class)\s+([A-Za-z_]\w*)")
+
+
+def normal_line(line: str) -> str:
+    """A line with every blank removed: editors and formatters change spacing, never the tokens."""
+    return re.sub(r"\s+", "", line)
+
+
+def normal_text(text: str) -> str:
+    """Text with blanks collapsed to one space (prose reflowed by an editor still compares equal)."""
+    return " ".join(str(text).split())
+
+
+def anchors(spec: ExerciseSpec) -> tuple[str, ...]:
+    """The prompt's lines outside the part the student replaces (the ``def`` line, docstring, comments), normalised."""
+    lines = (normal_line(line) for line in spec.prompt.splitlines())
+    return tuple(line for line in lines if line and line not in PLACEHOLDERS)
+
+
+def defined_names(spec: ExerciseSpec) -> tuple[str, ...]:
+    """The functions and classes the prompt defines (``def n_outputs(n, k):`` -> ``n_outputs``)."""
+    return tuple(m.group(1) for m in map(_DEFINITION.match, spec.prompt.splitlines()) if m)
+
+
+def question(spec: ExerciseSpec) -> str:
+    """A written exercise's question: the last paragraph of the cell above it, normalised ("" if none)."""
+    paragraphs = [p for p in re.split(r"\n\s*\n", spec.before) if p.strip()]
+    return normal_text(paragraphs[-1]) if spec.kind == "markdown" and paragraphs else ""
 
 
 def _normal(text: str) -> str:
@@ -96,21 +140,54 @@ def chapter_from_name(name: str, chapters: dict[str, Chapter]) -> tuple[str | No
     return None, ""
 
 
-def chapter_from_metadata(nb, chapters: dict[str, Chapter]) -> str | None:
-    meta = nb.get("metadata", {}).get("workbook", {})
+def metadata_chapter(nb) -> str | None:
+    """The chapter the notebook's metadata names, known to this grader or not."""
+    meta = nb.get("metadata", {}) if isinstance(nb, dict) else {}
+    meta = meta.get("workbook", {}) if isinstance(meta, dict) else {}
     stem = meta.get("chapter") if isinstance(meta, dict) else None
-    return stem if isinstance(stem, str) and stem in chapters else None
+    return stem if isinstance(stem, str) and stem.strip() else None
 
 
-def chapter_from_content(nb, chapters: dict[str, Chapter]) -> str | None:
+def chapter_from_metadata(nb, chapters: dict[str, Chapter]) -> str | None:
+    stem = metadata_chapter(nb)
+    return stem if stem in chapters else None
+
+
+def _cell_source(cell) -> str:
+    source = cell.get("source", "") if isinstance(cell, dict) else ""
+    return "".join(source) if isinstance(source, list) else str(source)
+
+
+def _prompt_evidence(nb, chapter: Chapter) -> int:
+    """How many of ``chapter``'s exercises show in ``nb`` by their text: the check call, the prompt, the question."""
+    sources = [_cell_source(c) for c in nb.get("cells", []) if isinstance(c, dict)]
+    called = {m.group(1) for text in sources for m in _CHECK_CALL.finditer(text)}
+    lines = {normal_line(line) for text in sources for line in text.splitlines()}
+    texts = [normal_text(text) for text in sources]
+    found = 0
+    for spec in chapter.exercises:
+        marks = anchors(spec)
+        asked = question(spec)
+        if (spec.exercise_id in called or (spec.kind == "code" and marks and all(m in lines for m in marks))
+                or (asked and any(asked in text for text in texts))):
+            found += 1
+    return found
+
+
+def chapter_from_content(nb, chapters: dict[str, Chapter], prompts: bool = True) -> str | None:
+    """The chapter whose exercise ids occur most in the cell metadata; with no ids at all (and ``prompts``),
+    the chapter whose prompts occur most. A tie answers nothing."""
     ids = set()
     for cell in nb.get("cells", []):
-        meta = cell.get("metadata", {}).get("workbook", {})
+        meta = cell.get("metadata", {}).get("workbook", {}) if isinstance(cell, dict) else {}
         if isinstance(meta, dict):
             for key in ("id", "check"):
                 if isinstance(meta.get(key), str):
                     ids.add(meta[key])
-    scores = {stem: len(ids & {e.exercise_id for e in ch.exercises}) for stem, ch in chapters.items()}
+    if ids or not prompts:
+        scores = {stem: len(ids & {e.exercise_id for e in ch.exercises}) for stem, ch in chapters.items()}
+    else:
+        scores = {stem: _prompt_evidence(nb, ch) for stem, ch in chapters.items()}
     best = max(scores.values(), default=0)
     winners = [stem for stem, score in scores.items() if score == best]
     return winners[0] if best > 0 and len(winners) == 1 else None

@@ -2,21 +2,90 @@
 
 ``read_submission`` turns the file's bytes into a notebook (or a reason it is not one); ``identify`` finds the
 chapter from the notebook's metadata, then the file name, then its content.
+
+A file that is not a notebook is named for what it is (an HTML, PDF, script, Markdown or LaTeX export, a zip
+archive, a notebook cut off while saving, a file with merge-conflict markers), with what to hand in instead.
+Nothing in the file is ever run or interpreted beyond reading it.
 """
 
 from __future__ import annotations
 
+import io
 import json
+import re
+import zipfile
 from pathlib import Path
 
 import nbformat
 
-from .chapters import Chapter, chapter_from_content, chapter_from_metadata, chapter_from_name
+from .chapters import Chapter, chapter_from_content, chapter_from_metadata, chapter_from_name, metadata_chapter
+
+HAND_IN = "hand in the .ipynb file itself (File > Save, then the file ending in .ipynb)"
+MENU = "File > Save and Export Notebook As > "
 
 
 def _clip(text: str, limit: int) -> str:
     text = str(text).strip()
     return text if len(text) <= limit else text[:limit] + f" ... [{len(text) - limit} more characters]"
+
+
+def _zip_message(data: bytes) -> str:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = [n for n in archive.namelist() if n.lower().endswith(".ipynb") and "__MACOSX" not in n]
+    except (zipfile.BadZipFile, OSError, ValueError, RuntimeError):
+        names = []
+    inside = (f"; it holds {', '.join(repr(n) for n in names[:3])}{' ...' if len(names) > 3 else ''}"
+              if names else "")
+    return (f"not a notebook: this is a zip archive (a compressed folder) renamed or saved as .ipynb{inside}; "
+            f"unzip it and {HAND_IN}")
+
+
+def _binary_message(data: bytes) -> str | None:
+    """What a binary file is, for the kinds students hand in by mistake."""
+    head = data.lstrip()[:8]
+    if head.startswith(b"%PDF"):
+        return f"not a notebook: this is a PDF ({MENU}PDF, or the notebook printed from the browser); {HAND_IN}"
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return _zip_message(data)
+    return None
+
+
+def _text_message(text: str) -> str | None:
+    """What a text file that is not JSON is, when it is a known kind of export."""
+    head = text.lstrip()[:4000]
+    lower = head.lower()
+    if re.match(r"<!doctype html|<html|<\?xml[^>]*>\s*<!doctype html", lower):
+        if "jp-notebook" in lower or "jupyter" in lower or "jp-notebook" in text[:200_000].lower():
+            return f"not a notebook: this is an HTML export of a notebook ({MENU}HTML); {HAND_IN}"
+        return ("not a notebook: this is a web page (HTML), perhaps saved from the browser (a notebook viewer, "
+                f"GitHub or Colab page); {HAND_IN}")
+    if (re.search(r"^# (In\[[\d ]*\]:|%%)", text, re.M) or re.match(r"#\s*---\s*\n#\s*jupyter:", head)
+            or head.startswith(("#!/usr/bin/env python", "# coding: utf-8"))):
+        return (f"not a notebook: this is a Python script exported from a notebook ({MENU}Executable Script, or a "
+                f"jupytext or VS Code '# %%' script); {HAND_IN}")
+    if re.match(r"---\s*\njupyter:", head) or re.search(r"^```(python|\{code-cell\})", text, re.M):
+        return f"not a notebook: this is a Markdown export of a notebook ({MENU}Markdown, or jupytext); {HAND_IN}"
+    if re.search(r"\\documentclass", head):
+        return f"not a notebook: this is a LaTeX export of a notebook ({MENU}LaTeX); {HAND_IN}"
+    if re.match(r"#\s*\S", head) and not head.startswith("{"):
+        return ("not a notebook: this looks like a Markdown or Python text file, not a notebook (a notebook is JSON "
+                "and starts with '{'); " + HAND_IN)
+    return None
+
+
+def _json_message(text: str, error: ValueError) -> str:
+    if re.search(r"^<<<<<<< ", text, re.M) and re.search(r"^=======\s*$", text, re.M):
+        return ("not a notebook: invalid JSON: the file holds merge-conflict markers (<<<<<<<, =======, >>>>>>>) "
+                f"from git or a sync tool; open the version you meant to keep, save it, and {HAND_IN}")
+    content = text.rstrip()
+    position = getattr(error, "pos", None)
+    message = getattr(error, "msg", str(error))
+    if isinstance(position, int) and (position >= len(content) or message.startswith("Unterminated string")):
+        return (f"not a notebook: invalid JSON: the file ends early at line {content.count(chr(10)) + 1} (it was "
+                "cut off while saving, uploading or copying); open the notebook in Jupyter, save it, and hand in "
+                "that file")
+    return f"not a notebook: invalid JSON ({error}); was the file saved completely?"
 
 
 def read_submission(path: Path, data: bytes | None = None):
@@ -31,14 +100,22 @@ def read_submission(path: Path, data: bytes | None = None):
             return None, f"the file cannot be read ({error.strerror or error})"
     if not data.strip():
         return None, "the file is empty"
+    binary = _binary_message(data)
+    if binary:
+        return None, binary
     try:
-        text = data.decode("utf-8-sig")
+        # a BOM of UTF-16 (Windows editors' "Unicode"): still the same JSON
+        text = data.decode("utf-16") if data.startswith((b"\xff\xfe", b"\xfe\xff")) else data.decode("utf-8-sig")
     except UnicodeDecodeError:
         return None, "not a notebook: the file is not text (a binary file such as an image or a PDF?)"
     try:
         json.loads(text)
     except ValueError as error:
-        return None, f"not a notebook: invalid JSON ({error}); was the file saved completely?"
+        if not text.lstrip().startswith(("{", "[", "<<<<<<<")):
+            export = _text_message(text)
+            if export:
+                return None, export
+        return None, _json_message(text, error)
     try:
         nb = nbformat.reads(text, as_version=4, capture_validation_error={})
     except Exception as error:
@@ -49,6 +126,10 @@ def read_submission(path: Path, data: bytes | None = None):
 
 
 def identify(nb, path: Path, chapters: dict[str, Chapter]) -> tuple[str | None, str]:
+    """``(stem, rule)`` with the rule that answered ("metadata", "file name", "content"), or ``(None, why)``:
+    ``why`` is "" unless there is more to say than "no chapter found" (the metadata names a chapter this grader
+    does not know)."""
+    named = metadata_chapter(nb) if nb is not None else None
     if nb is not None:
         stem = chapter_from_metadata(nb, chapters)
         if stem:
@@ -57,7 +138,12 @@ def identify(nb, path: Path, chapters: dict[str, Chapter]) -> tuple[str | None, 
     if stem:
         return stem, "file name"
     if nb is not None:
-        stem = chapter_from_content(nb, chapters)
+        # a notebook that names its chapter is no stripped copy: only its cells' ids may tell a renamed chapter
+        stem = chapter_from_content(nb, chapters, prompts=named is None)
         if stem:
             return stem, "content"
+    if named:
+        known = ", ".join(chapters) or "none"
+        return None, (f"this notebook is chapter {_clip(named, 80)} which this grader does not know (known: {known}): "
+                      "update the workbook (git pull) or check the file")
     return None, ""
