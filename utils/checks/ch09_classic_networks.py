@@ -144,7 +144,8 @@ def _fail_at_layer(case, layers, index, expected, got, what, hint):
 
 
 def _which_mistake(got, variants):
-    return next((hint for hint, wrong in variants.items() if got == wrong), "")
+    """The hints of every known mistake that gives exactly ``got`` (on a small case several may)."""
+    return " Or: ".join(hint for hint, wrong in variants.items() if got == wrong)
 
 
 # --------------------------------------------------------------------------------------------- output shapes
@@ -187,7 +188,7 @@ def check_output_shapes(answer) -> str:
         index = _first_difference(got, expected)
         if not hint and layers[index][0] == "flatten":
             hint = "flatten multiplies all three sizes of the volume before it: (C * H * W,)."
-        if not hint and index and len(got[index]) == 3 and got[index][1:] == expected[index][2:0:-1]:
+        if not hint and len(got[index]) == 3 and got[index][1:] == expected[index][2:0:-1]:
             hint = "height and width are swapped: shapes are (C, H, W), and the input may not be square."
         _fail_at_layer(case, layers, index, expected, got, "shape", hint or SHAPE_HINT)
     return f"{len(LAYOUTS)} layouts (LeNet-5, AlexNet on 224 and 227 pixels, VGG-11, small non-square stacks)"
