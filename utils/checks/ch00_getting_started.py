@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from .compare import array_variants, assert_array_matches, assert_equal, call, require_callable, require_float
-from .core import register
+from .core import implemented_by, register
 
 
 def _reference_slide(x: np.ndarray, w: np.ndarray, bias: float = 0.0) -> np.ndarray:
@@ -53,6 +53,9 @@ def _describe(x: np.ndarray, w: np.ndarray) -> str:
     return f"x of length {len(x)}, w = {np.round(w, 2).tolist()}"
 
 
+implemented_by("warmup.n_outputs", "utils.shapes.conv_output_size")
+
+
 @register("warmup.n_outputs")
 def check_n_outputs(answer) -> str:
     fn = require_callable(answer, "n_outputs(n, k)")
@@ -67,6 +70,11 @@ def check_n_outputs(answer) -> str:
         assert_equal(got, n - k + 1, case=case, hint=hint, what="the number of outputs n'")
         count += 1
     return f"{count} cases"
+
+
+implemented_by("warmup.slide", "utils.checks.ch00_getting_started._reference_slide",
+               "utils.layers.convolution.conv_forward_naive", "utils.layers.convolution.conv_forward_fast",
+               "utils.layers.convolution.im2col")
 
 
 @register("warmup.slide")
@@ -91,6 +99,9 @@ def check_slide(answer) -> str:
                                  hint="y[i] = sum_j w[j] * x[i + j] for i = 0 .. n - F, with F = len(w).")
             count += 1
     return f"{count} cases"
+
+
+implemented_by("warmup.layer", builds_on=("warmup.slide",))
 
 
 @register("warmup.layer")

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 
 from ..receptive_field import receptive_field as closed_form_receptive_field
 from .compare import array_variants, assert_array_matches, assert_equal, call, is_integer_array, require_callable
-from .core import CheckFailed, reference, register
+from .core import CheckFailed, implemented_by, reference, register
 
 
 def _t(a) -> torch.Tensor:
@@ -571,6 +571,11 @@ def _answer_on(fn, layers):
         return _as_count(call(fn, list(layers), case="diagnosis"))
     except Exception:  # noqa: BLE001 - a crash just means: no diagnosis
         return None
+
+
+implemented_by("why.receptive_field", "utils.receptive_field.receptive_field_table",
+               "utils.checks.ch01_why_convolutions.autograd_receptive_field",
+               "utils.checks.ch01_why_convolutions._reference")
 
 
 @register("why.receptive_field")

@@ -24,7 +24,7 @@ from torch.optim.optimizer import register_optimizer_step_pre_hook
 
 from .compare import (array_variants, assert_array_matches, assert_equal, call, require_callable, require_float,
                       to_array)
-from .core import CheckFailed, reference, register
+from .core import CheckFailed, implemented_by, reference, register
 
 # ----------------------------------------------------------------------------------------------------------
 # references (torch, float64)
@@ -185,6 +185,11 @@ def _check_shape(got, expected: np.ndarray, x: np.ndarray, k: np.ndarray, case: 
 # conv.corr2d and conv.convolve2d
 
 
+implemented_by("conv.corr2d", "utils.checks.ch02_convolution_and_channels.ref_corr2d",
+               "utils.layers.convolution.conv_forward_naive", "utils.layers.convolution.conv_forward_fast",
+               "utils.layers.convolution.im2col")
+
+
 @register("conv.corr2d")
 @_one_thread
 def check_corr2d(answer) -> str:
@@ -204,6 +209,9 @@ def check_corr2d(answer) -> str:
                                   "j < W - F_w + 1" + _layout_hint(label))
         count += 1
     return f"{count} cases, integer, float32 and strided inputs among them"
+
+
+implemented_by("conv.convolve2d", builds_on=("conv.corr2d",))
 
 
 @register("conv.convolve2d")
@@ -250,6 +258,10 @@ def _multi_in_cases(rng: np.random.Generator):
                                 (4, (5, 5), (1, 1)), (3, (4, 6), (4, 6)), (5, (6, 7), (3, 3)), (2, (8, 3), (5, 2)),
                                 (3, (9, 9), (5, 5))]:
         yield rng.normal(size=(c, h, w)), rng.normal(size=(c, kh, kw))
+
+
+implemented_by("conv.multi_in", "utils.checks.ch02_convolution_and_channels.ref_multi_in",
+               builds_on=("conv.corr2d",))
 
 
 @register("conv.multi_in")
@@ -307,6 +319,9 @@ def _conv2d_cases(rng: np.random.Generator):
                   (2, 1, 4, 7, 5, 3, 2), (4, 3, 2, 4, 4, 1, 1), (2, 2, 3, 5, 6, 5, 6), (3, 4, 3, 6, 6, 3, 3),
                   (2, 2, 2, 9, 4, 4, 1), (1, 3, 5, 6, 8, 3, 3)]:
         yield case(*shape)
+
+
+implemented_by("conv.conv2d", "utils.checks.ch02_convolution_and_channels.ref_conv2d", builds_on=("conv.multi_in",))
 
 
 @register("conv.conv2d")
@@ -381,6 +396,9 @@ def _as_tuple(got, case: str) -> tuple:
         raise CheckFailed(f"failed on case {case}:\n  expected a tuple of 4 integers (N, K, H', W'), got a "
                           f"{type(got).__name__} {got!r}.\n  hint: return {how}.")
     return tuple(got)
+
+
+implemented_by("conv.output_shape", "utils.shapes.conv_output_size")
 
 
 @register("conv.output_shape")
@@ -507,6 +525,9 @@ def gd_path(x: np.ndarray, y: np.ndarray, shape: tuple, steps: int, lr: float, *
             g_total = g_total + g if accumulate else g
             k = k - lr * g_total
     return k.reshape(shape)
+
+
+implemented_by("conv.learn_kernel", "utils.checks.ch02_convolution_and_channels.gd_path")
 
 
 @register("conv.learn_kernel")

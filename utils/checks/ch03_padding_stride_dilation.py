@@ -27,7 +27,7 @@ from utils.shapes import conv_output_size as _output_size_reference, same_paddin
 
 from .compare import (array_variants, assert_array_matches, assert_equal, call, require_callable, require_float,
                       to_array)
-from .core import CheckFailed, reference, register
+from .core import CheckFailed, implemented_by, reference, register
 
 MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -82,6 +82,9 @@ def _size_configs():
         if d * (k - 1) + 1 <= n + 2 * p:
             count += 1
             yield n, k, s, p, d
+
+
+implemented_by("pad.output_size", "utils.checks.ch03_padding_stride_dilation._torch_size")
 
 
 @register("pad.output_size")
@@ -147,6 +150,9 @@ def _near_side_copy(x, pad):
     top, bottom, left, right = pad
     y = np.concatenate([x[:top], x, x[x.shape[0] - bottom:]], axis=0)
     return np.concatenate([y[:, :left], y, y[:, y.shape[1] - right:]], axis=1)
+
+
+implemented_by("pad.pad", "utils.checks.ch03_padding_stride_dilation._torch_pad")
 
 
 @register("pad.pad")
@@ -326,10 +332,18 @@ def _check_conv(fn, large: bool) -> int:
     return count
 
 
+implemented_by("pad.conv2d", "utils.checks.ch03_padding_stride_dilation._torch_conv",
+               "utils.layers.convolution.conv_forward_naive", "utils.layers.convolution.conv_forward_fast",
+               "utils.layers.convolution.im2col", builds_on=("pad.conv_fast",))
+
+
 @register("pad.conv2d")
 def check_conv2d(answer) -> str:
     fn = require_callable(answer, "conv2d(x, w, b, stride, pad, dilation)")
     return f"{_check_conv(fn, large=False)} cases, every dtype and memory layout of x"
+
+
+implemented_by("pad.conv_fast", builds_on=("pad.conv2d", "pad.im2col"))
 
 
 @register("pad.conv_fast")
@@ -365,6 +379,9 @@ def _strided_cases():
     for full, s, _, about in cases:
         for label, variant in array_variants(full)[1:]:
             yield label, variant, s, _torch_subsample(variant, s), about
+
+
+implemented_by("pad.strided_from_full", "utils.checks.ch03_padding_stride_dilation._torch_subsample")
 
 
 @register("pad.strided_from_full")
@@ -457,6 +474,9 @@ def _unfold(x, k, s, p, d):
     """im2col by torch: F.unfold gives (N, C*F_h*F_w, H'*W'); the columns are ordered (n, i, j) here."""
     unfold = F.unfold(_t(x), k, dilation=d, padding=p, stride=s)
     return unfold.permute(1, 0, 2).reshape(unfold.shape[1], -1).numpy()
+
+
+implemented_by("pad.im2col", "utils.checks.ch03_padding_stride_dilation._unfold")
 
 
 @register("pad.im2col")

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from .compare import (ATOL, RTOL, array_variants, assert_array_matches, assert_equal, call, require_callable,
                       require_float, to_array)
-from .core import CheckFailed, reference, register
+from .core import CheckFailed, implemented_by, reference, register
 from ..layers.pooling import avg_pool_forward_fast, max_pool_forward_fast
 
 SIZE_RULE = "n' = floor((n + 2P - F) / S) + 1 along each axis, with S = F when stride is None"
@@ -300,6 +300,10 @@ def _torch_shape(shape, k, s, p):
     return tuple(F.max_pool2d(torch.zeros(shape), k, s, p).shape)
 
 
+implemented_by("pool.output_shape", "utils.checks.ch04_pooling._torch_shape", "utils.layers.pooling.pool_geometry",
+               "utils.shapes.conv_output_size")
+
+
 @register("pool.output_shape")
 def check_output_shape(answer) -> str:
     fn = require_callable(answer, "pool_output_shape(shape, kernel_size, stride=None, padding=0)")
@@ -372,6 +376,10 @@ def _max_mistakes(x, k, s, p, expected, got=None):
     return m
 
 
+implemented_by("pool.max_pool2d", "utils.checks.ch04_pooling._torch_max",
+               "utils.layers.pooling.max_pool_forward_naive", "utils.layers.pooling.max_pool_forward_fast")
+
+
 @register("pool.max_pool2d")
 def check_max_pool2d(answer) -> str:
     fn = require_callable(answer, "max_pool2d(x, kernel_size, stride=None, padding=0)")
@@ -442,6 +450,9 @@ def _padding_experiment():
     return first_failure
 
 
+implemented_by("pool.padding_choice", "utils.checks.ch04_pooling._padding_experiment")
+
+
 @register("pool.padding_choice")
 def check_padding_choice(answer) -> str:
     fn = require_callable(answer, "safe_paddings()")
@@ -499,6 +510,10 @@ def _avg_mistakes(x, k, s, p, include, expected):
     if np.issubdtype(x.dtype, np.integer):
         m["you used integer division (//): divide with / to keep the fractions."] = np.floor(expected)
     return m
+
+
+implemented_by("pool.avg_pool2d", "utils.checks.ch04_pooling._torch_avg",
+               "utils.layers.pooling.avg_pool_forward_naive", "utils.layers.pooling.avg_pool_forward_fast")
 
 
 @register("pool.avg_pool2d")
@@ -670,6 +685,10 @@ def _per_image_mean(before, after):
 SHIFT_TOLERANCE = 1e-6   # float32 arithmetic is exact to ~1e-7 here; the nearest real mistake is off by ~3e-4
 
 
+implemented_by("pool.shift_invariance", "utils.checks.ch04_pooling._fraction",
+               "utils.checks.ch04_pooling._pool_images")
+
+
 @register("pool.shift_invariance")
 def check_shift_invariance(answer) -> str:
     fn = require_callable(answer, "fraction_unchanged(images, kernel_size)")
@@ -731,6 +750,9 @@ def _torch_channel_max(x, group):
     return pooled.reshape(N, H, W, K // group).permute(0, 3, 1, 2).numpy()
 
 
+implemented_by("pool.channel_max", "utils.checks.ch04_pooling._torch_channel_max")
+
+
 @register("pool.channel_max")
 def check_channel_max(answer) -> str:
     fn = require_callable(answer, "channel_max_pool(x, group)")
@@ -768,6 +790,10 @@ def check_channel_max(answer) -> str:
 
 
 # --------------------------------------------------------------------------------------------- global average
+implemented_by("pool.global_avg", "utils.layers.pooling.avg_pool_forward_naive",
+               "utils.layers.pooling.avg_pool_forward_fast")
+
+
 @register("pool.global_avg")
 def check_global_avg(answer) -> str:
     fn = require_callable(answer, "global_avg_pool(x)")

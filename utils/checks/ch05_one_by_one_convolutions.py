@@ -27,7 +27,7 @@ from utils.nets.nin import nin_block as _nin_block_reference
 
 from .compare import (array_variants, assert_array_matches, assert_equal, call, require_callable, require_float,
                       to_array)
-from .core import CheckFailed, reference, register
+from .core import CheckFailed, implemented_by, reference, register
 
 
 def _t(a) -> torch.Tensor:
@@ -98,6 +98,11 @@ def _layer_mistakes(x, w, b, expected):
     return m
 
 
+implemented_by("onebyone.conv1x1", "utils.checks.ch05_one_by_one_convolutions._torch_1x1",
+               "utils.layers.convolution.conv_forward_naive", "utils.layers.convolution.conv_forward_fast",
+               "utils.layers.convolution.im2col")
+
+
 @register("onebyone.conv1x1")
 def check_conv1x1(answer) -> str:
     fn = require_callable(answer, "conv1x1(x, w, b)")
@@ -119,6 +124,10 @@ def _unfold_rows(x):
     """Row (n*H + i)*W + j is the C-vector of pixel (i, j) of image n: F.unfold with a 1x1 window."""
     cols = F.unfold(_t(x), 1)                      # (N, C, H*W)
     return cols.permute(0, 2, 1).reshape(-1, cols.shape[1]).numpy()
+
+
+implemented_by("onebyone.pixel_rows", "utils.checks.ch05_one_by_one_convolutions._unfold_rows",
+               "utils.layers.convolution.im2col")
 
 
 @register("onebyone.pixel_rows")
@@ -169,6 +178,9 @@ def _tensor_variants(x: torch.Tensor):
     yield "contiguous", x
     yield "non-contiguous (a permuted view)", x.permute(0, 1, 3, 2).contiguous().permute(0, 1, 3, 2)
     yield "non-contiguous (channels-last memory)", x.contiguous(memory_format=torch.channels_last)
+
+
+implemented_by("onebyone.dense_per_pixel", "utils.checks.ch05_one_by_one_convolutions._torch_1x1")
 
 
 @register("onebyone.dense_per_pixel")
@@ -250,6 +262,9 @@ def _collapse_cases():
     for weights, biases in cases[1:]:
         for index, label in enumerate(("float32", "integer", "non-contiguous", "Fortran order"), start=1):
             yield label, [array_variants(w)[index][1] for w in weights], [array_variants(b)[index][1] for b in biases]
+
+
+implemented_by("onebyone.collapse", "utils.checks.ch05_one_by_one_convolutions._probe_collapse")
 
 
 @register("onebyone.collapse")
@@ -336,6 +351,9 @@ COST_CASES = [(28, 28, 192, 32, 5), (28, 28, 192, 16, 1), (20, 20, 192, 192, 1),
               (9, 4, 2, 3, (5, 3))]
 
 
+implemented_by("onebyone.conv_cost", "utils.checks.ch05_one_by_one_convolutions._meta_cost")
+
+
 @register("onebyone.conv_cost")
 def check_conv_cost(answer) -> str:
     fn = require_callable(answer, "conv_cost(h, w, c_in, c_out, kernel)")
@@ -367,6 +385,9 @@ def check_conv_cost(answer) -> str:
 BOTTLENECK_CASES = [(28, 28, 192, 16, 32, 5), (28, 28, 192, 64, 32, 5), (20, 20, 192, 32, 192, 3),
                     (7, 9, 12, 4, 8, 3), (14, 10, 16, 16, 24, (3, 1)), (5, 12, 64, 8, 2, (1, 5)), (1, 1, 4, 2, 6, 1),
                     (56, 56, 256, 64, 64, 3), (9, 4, 6, 3, 5, (5, 3))]
+
+
+implemented_by("onebyone.bottleneck_cost", builds_on=("onebyone.conv_cost",))
 
 
 @register("onebyone.bottleneck_cost")
@@ -410,6 +431,9 @@ def _shortcut_cases():
     for x, w, b, s in cases:
         for label, variant in array_variants(x)[1:]:
             yield label, variant, w, b, s
+
+
+implemented_by("onebyone.shortcut", builds_on=("onebyone.conv1x1",))
 
 
 @register("onebyone.shortcut")
@@ -479,6 +503,10 @@ def _nin_with(block, x, relus=(True, True, True), one_by_one_stride=1, one_by_on
         if relu:
             y = F.relu(y)
     return y.detach().numpy()
+
+
+implemented_by("onebyone.nin_block", "utils.nets.nin.SmallNiN",
+               "utils.checks.ch05_one_by_one_convolutions._nin_with")
 
 
 @register("onebyone.nin_block")

@@ -29,7 +29,7 @@ from utils.numpy_cnn import PARAM_NAMES, sgd_step as _sgd_step_ref
 
 from .compare import (array_variants, assert_array_matches, call, require_callable, require_float, to_array,
                       unpack_results)
-from .core import CheckFailed, reference, register
+from .core import CheckFailed, implemented_by, may_use, reference, register
 
 
 def _t(a, grad: bool = False) -> torch.Tensor:
@@ -213,6 +213,10 @@ def _conv_cases(seed: int):
             yield label, dout, variant, w, b, s, p, d
 
 
+implemented_by("backprop.conv_backward", "utils.checks.ch06_backpropagation._torch_conv_grads",
+               "utils.layers.convolution.conv_backward_naive", "utils.layers.convolution.conv_backward_fast")
+
+
 @register("backprop.conv_backward")
 def check_conv_backward(answer) -> str:
     fn = require_callable(answer, "conv_backward(dout, x, w, stride, pad, dilation)")
@@ -291,6 +295,10 @@ def _transposed_mistakes(dout, w, x_shape, s, p, d):
       "pad the full result with zeros at the bottom and right up to H + 2P, W + 2P before cropping."] = \
         _try(lambda: _transposed(dout, w, x_shape, s, p, d, fill_unread=False))
     return m
+
+
+implemented_by("backprop.conv_transpose", builds_on=("backprop.conv_backward",))
+may_use("backprop.conv_transpose", "utils.layers.conv_forward_fast")
 
 
 @register("backprop.conv_transpose")
@@ -432,6 +440,10 @@ def _max_dx_from_input(x, k, s, p):
     return lambda z: _torch_pool(F.max_pool2d, z, k, s, p)
 
 
+implemented_by("backprop.max_pool_backward", "utils.checks.ch06_backpropagation._torch_pool",
+               "utils.layers.pooling.max_pool_backward_naive", "utils.layers.pooling.max_pool_backward_fast")
+
+
 @register("backprop.max_pool_backward")
 def check_max_pool_backward(answer) -> str:
     fn = require_callable(answer, "max_pool_backward(dout, x, kernel_size, stride, padding)")
@@ -482,6 +494,10 @@ def _avg_mistakes(dout, x, k, s, p):
     return m
 
 
+implemented_by("backprop.avg_pool_backward", "utils.checks.ch06_backpropagation._torch_pool",
+               "utils.layers.pooling.avg_pool_backward_naive", "utils.layers.pooling.avg_pool_backward_fast")
+
+
 @register("backprop.avg_pool_backward")
 def check_avg_pool_backward(answer) -> str:
     fn = require_callable(answer, "avg_pool_backward(dout, x_shape, kernel_size, stride, padding)")
@@ -514,6 +530,9 @@ def _relu_cases():
         x.flat[::4] = 0.0                                            # exact zeros: the kink
         for label, variant in array_variants(x):
             yield label, variant, "a quarter of the entries exactly 0"
+
+
+implemented_by("backprop.relu_backward", "utils.layers.activations.relu_backward")
 
 
 @register("backprop.relu_backward")
@@ -552,6 +571,9 @@ def _ce_cases():
         1000 + 5 * rng.normal(size=(5, 10)), rng.integers(0, 10, size=5)
     yield "scores of size 30 (a confident net)", 30 * rng.normal(size=(6, 10)), rng.integers(0, 10, size=6)
     yield "float32", rng.normal(size=(8, 10)).astype(np.float32), rng.integers(0, 10, size=8)
+
+
+implemented_by("backprop.softmax_ce", "utils.layers.losses.softmax")
 
 
 @register("backprop.softmax_ce")
@@ -623,6 +645,14 @@ def _torch_step(params, x, y, lr, reduction="mean"):
     loss = F.cross_entropy(h.reshape(len(x), -1) @ p["w3"] + p["b3"], torch.from_numpy(y), reduction=reduction)
     loss.backward()
     return loss.item(), {k: (v - lr * v.grad).detach().numpy() for k, v in p.items()}
+
+
+implemented_by("backprop.sgd_step", "utils.checks.ch06_backpropagation._torch_step",
+               "utils.numpy_cnn.loss_and_grads", "utils.numpy_cnn.forward", "utils.numpy_cnn.NumpyCNN",
+               "utils.layers.dense.dense_backward",
+               builds_on=("backprop.conv_backward", "backprop.max_pool_backward", "backprop.relu_backward",
+                          "backprop.softmax_ce"))
+may_use("backprop.sgd_step", "utils.layers.conv_forward_fast", "utils.layers.max_pool_forward_fast")
 
 
 @register("backprop.sgd_step")

@@ -33,7 +33,7 @@ from utils.regularization import l2_gradient as _l2_ref, max_norm as _max_norm_r
 
 from .compare import (array_variants, assert_array_matches, call, require_callable, require_float, to_array,
                       unpack_results)
-from .core import CheckFailed, reference, register
+from .core import CheckFailed, implemented_by, reference, register
 
 CONVENTION = ("keep_prob is the probability of KEEPING a unit (the seed's p); you used it as the probability "
               "of dropping, which is PyTorch's p in F.dropout(x, p) and nn.Dropout(p). Keep a unit where "
@@ -187,6 +187,9 @@ def _check_masked_layer(fn, cases, *, seed_offset, coins, expand, describe, call
     return n
 
 
+implemented_by("dropout.forward", "utils.layers.dropout.dropout_forward", "utils.layers.dropout._masked")
+
+
 @register("dropout.forward")
 def check_dropout_forward(answer) -> str:
     fn = require_callable(answer, "dropout_forward(x, keep_prob, train, rng)")
@@ -218,6 +221,11 @@ def _new_mask_hint(got, mask, dout) -> str:
                 "pass returned, never draw a new one in the backward pass (a new mask sends gradient to units "
                 "that took no part in the forward pass and none to some that did).")
     return ""
+
+
+implemented_by("dropout.backward", "utils.checks.ch07_dropout_and_regularization._torch_dropout_grad",
+               "utils.layers.dropout.dropout_backward", "utils.layers.dropout.spatial_dropout_backward",
+               "utils.layers.dropout._masked_backward")
 
 
 @register("dropout.backward")
@@ -280,6 +288,9 @@ def _not_element_wise(got_mask, shape, case):
                           "mask = rng.random((N, C)) < keep_prob, broadcast over H and W.")
 
 
+implemented_by("dropout.spatial", "utils.layers.dropout.spatial_dropout_forward", "utils.layers.dropout._masked")
+
+
 @register("dropout.spatial")
 def check_spatial(answer) -> str:
     fn = require_callable(answer, "spatial_dropout(x, keep_prob, train, rng)")
@@ -292,6 +303,9 @@ def check_spatial(answer) -> str:
 
 # ------------------------------------------------------------------------------------------- DropConnect
 DROPCONNECT_CASES = [((3, 4), 2, 0.5, 30), ((2, 5), 3, 0.8, 31), ((4, 3), 6, 0.6, 32), ((5, 6), 4, 0.3, 33)]
+
+
+implemented_by("dropout.dropconnect", "utils.layers.dropout.dropconnect_dense_forward")
 
 
 @register("dropout.dropconnect")
@@ -367,6 +381,9 @@ def _torch_l2(dw, w, wd):
     if not torch.allclose(_t(w) - ws.detach(), wt.grad):   # pragma: no cover - guard on the convention
         raise RuntimeError("torch.optim.SGD's weight_decay does not add weight_decay * w")
     return wt.grad.numpy()
+
+
+implemented_by("reg.l2_gradient", "utils.checks.ch07_dropout_and_regularization._torch_l2")
 
 
 @register("reg.l2_gradient")
@@ -468,6 +485,9 @@ def _subnets(x, w, b, p, *, swap=False, little=False, inverted=False, sigmoid=Tr
     S = b + masks @ (np.asarray(w, float) * np.asarray(x, float)) / (p if inverted else 1)
     O = 1 / (1 + np.exp(-S)) if sigmoid else S
     return P, S, O
+
+
+implemented_by("dropout.subnetworks", "utils.checks.ch07_dropout_and_regularization._subnets")
 
 
 @register("dropout.subnetworks")

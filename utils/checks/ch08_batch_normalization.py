@@ -24,7 +24,7 @@ from utils.gradcheck import numerical_gradient_array, rel_error
 from utils.layers import batchnorm as bn
 
 from .compare import array_variants, assert_array_matches, call, require_callable, require_float, unpack_results
-from .core import reference, register
+from .core import implemented_by, reference, register
 
 NUMERICAL_CASES = 2   # the first backward cases also compare autograd with numerical gradients
 
@@ -131,6 +131,9 @@ def _forward_check(fn, cases, what_x):
     return count
 
 
+implemented_by("bn.forward", "utils.layers.batchnorm.batchnorm_forward", "utils.layers.batchnorm.batchnorm_eval")
+
+
 @register("bn.forward")
 def check_forward(answer) -> str:
     fn = require_callable(answer, "batchnorm_forward(x, gamma, beta, eps=1e-5)")
@@ -148,6 +151,10 @@ def _conv_cases(seed: int):
             + rng.normal(scale=4, size=(1, C, 1, 1)) + rng.normal(scale=1.5, size=(1, 1, H, W))
         gamma, beta = rng.normal(size=C) + 0.5, rng.normal(size=C)
         yield x, gamma, beta, eps
+
+
+implemented_by("bn.forward_conv", "utils.layers.batchnorm.batchnorm_forward",
+               "utils.layers.batchnorm.batchnorm_eval")
 
 
 @register("bn.forward_conv")
@@ -198,6 +205,10 @@ def _backward_cases(seed: int):
                         ((5, 7), 0.1)]:
         x = rng.normal(size=(N, D)) * rng.uniform(0.5, 2, size=D) + rng.normal(scale=3, size=D)
         yield x, rng.normal(size=D) - 0.2, rng.normal(size=D), eps, rng.normal(size=(N, D))
+
+
+implemented_by("bn.backward", "utils.checks.ch08_batch_normalization._torch_bn_grads",
+               "utils.layers.batchnorm.batchnorm_backward")
 
 
 @register("bn.backward")
@@ -286,6 +297,9 @@ def _population_mistakes(batches):
     return out
 
 
+implemented_by("bn.population_stats", "utils.checks.ch08_batch_normalization._stats")
+
+
 @register("bn.population_stats")
 def check_population_stats(answer) -> str:
     fn = require_callable(answer, "population_statistics(batches)")
@@ -329,6 +343,10 @@ def _running_mistakes(batches, momentum):
         "first batch.": (ema(means, None, momentum), ema(unbiased, None, momentum)),
         "the running variance starts at 1, not 0.": (ema(means, 0.0, momentum), ema(unbiased, 0.0, momentum)),
     }
+
+
+implemented_by("bn.running_stats", "utils.checks.ch08_batch_normalization._torch_running",
+               "utils.checks.ch08_batch_normalization._stats", "utils.layers.batchnorm.update_running_stats")
 
 
 @register("bn.running_stats")
@@ -381,6 +399,9 @@ def _eval_mistakes(x, mean, var, gamma, beta, eps):
     return out
 
 
+implemented_by("bn.eval", "utils.layers.batchnorm.batchnorm_eval")
+
+
 @register("bn.eval")
 def check_eval(answer) -> str:
     fn = require_callable(answer, "batchnorm_eval(x, mean, var, gamma, beta, eps=1e-5)")
@@ -431,6 +452,9 @@ def _fold_mistakes(w, b, gamma, beta, mean, var, eps):
         out["the scale of output channel k multiplies filter w[k] (axis 0 of w), not input channel k (axis 1)."] = \
             (w * scale[None, :, None, None], (b - mean) * scale + beta)
     return out
+
+
+implemented_by("bn.fold", "utils.layers.batchnorm.fold_into_conv")
 
 
 @register("bn.fold")

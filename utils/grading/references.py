@@ -29,8 +29,8 @@ import threading
 import types
 from typing import Any, Iterable, Iterator, Sequence
 
-from utils.checks.core import (REFERENCE_LOOKUPS, _REFERENCES, _load_chapter_checks, allowed_helpers, dotted_name,
-                               forbidden_references)
+from utils.checks.core import (_BUILDS_ON, _REFERENCES, REFERENCE_LOOKUPS, _load_chapter_checks, allowed_helpers,
+                               dotted_name, forbidden_references)
 
 __all__ = ["static_uses", "Tripwire", "forbidden_references", "allowed_helpers", "resolve", "not_yours_message",
            "TAMPERED"]
@@ -75,10 +75,31 @@ def resolve(dotted: str) -> Any:
     return obj
 
 
+def _declared(name: str) -> Any:
+    """The object a declared name stands for; a ``@reference`` that no import path reaches (a lambda) too."""
+    obj = resolve(name)
+    if obj is None:
+        obj = next((ref for ref in list(_REFERENCES.values()) if dotted_name(ref) == name), None)
+    return obj
+
+
+def _forbidden_pairs(exercise_id: str) -> list[tuple[str, Any]]:
+    """(name, object) of every forbidden reference; ``@reference`` objects by identity (two lambdas share a name)."""
+    pairs, pending, seen = [], [exercise_id], set()
+    while pending:
+        current = pending.pop(0)
+        if current not in seen:
+            seen.add(current)
+            ref = _REFERENCES.get(current)
+            if dotted_name(ref):
+                pairs.append((dotted_name(ref), ref))
+            pending += _BUILDS_ON.get(current, [])
+    return pairs + [(name, _declared(name)) for name in forbidden_references(exercise_id)]
+
+
 def _forbidden_objects(exercise_id: str) -> dict[int, tuple[Any, str]]:
     found: dict[int, tuple[Any, str]] = {}
-    for name in forbidden_references(exercise_id):
-        obj = resolve(name)
+    for name, obj in _forbidden_pairs(exercise_id):
         if obj is not None and id(obj) not in found:
             found[id(obj)] = (obj, name)
     return found
@@ -336,10 +357,9 @@ def _codes(obj: Any, seen: set[int] | None = None) -> list[types.CodeType]:
     return []
 
 
-def _code_table(names: Iterable[str]) -> dict[int, tuple[types.CodeType, str]]:
+def _code_table(pairs: Iterable[tuple[str, Any]]) -> dict[int, tuple[types.CodeType, str]]:
     table: dict[int, tuple[types.CodeType, str]] = {}
-    for name in names:
-        obj = resolve(name)
+    for name, obj in pairs:
         for code in _codes(obj) if obj is not None else ():
             table.setdefault(id(code), (code, name))  # the table holds the code: its id stays unique
     return table
@@ -362,8 +382,8 @@ class Tripwire:
         _load_chapter_checks()
         for exercise_id in exercise_ids:
             if exercise_id not in self._forbidden:
-                self._forbidden[exercise_id] = _code_table(forbidden_references(exercise_id))
-                allowed = _code_table(allowed_helpers(exercise_id))
+                self._forbidden[exercise_id] = _code_table(_forbidden_pairs(exercise_id))
+                allowed = _code_table((name, resolve(name)) for name in allowed_helpers(exercise_id))
                 self._allowed[exercise_id] = {k: v for k, v in allowed.items() if k not in self._forbidden[exercise_id]}
 
     def watched(self, exercise_id: str) -> list[str]:
