@@ -31,7 +31,8 @@ def _not_graded(submission, chapters) -> Result:
 
 
 def grade_command(paths: list[str], out: str, jobs: int = 1, limits: Limits | None = None,
-                  chapters: list[str] | None = None, stream=sys.stdout, long: bool = False) -> int:
+                  chapters: list[str] | None = None, stream=None, long: bool = False) -> int:
+    stream = stream or sys.stdout  # looked up now: a caller (or pytest) may have replaced sys.stdout
     limits = limits or Limits()
     known = load_chapters()
     if chapters:
@@ -85,8 +86,9 @@ def grade_command(paths: list[str], out: str, jobs: int = 1, limits: Limits | No
     return 0
 
 
-def verify_command(out: str, stream=sys.stdout) -> int:
+def verify_command(out: str, stream=None) -> int:
     """``workbook grade --verify OUT``: 0 intact, 1 changed since it was written, 2 not a report folder."""
+    stream = stream or sys.stdout
     code, lines = verify(Path(out))
     for line in lines:
         print(line, file=sys.stderr if code == 2 else stream)
