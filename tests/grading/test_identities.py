@@ -203,3 +203,21 @@ def test_feedback_file_names():
         NFC_JOSE: f"jose-{suffix[NFC_JOSE]}", "Ægir": "aegir", "Łukasz": "lukasz", "日本": f"student-{suffix['日本']}"}
     assert len(set(names.values())) == len(names)
     assert all(n.isascii() and n == n.lower() and all(c.isalnum() or c in "-_" for c in n) for n in names.values())
+
+
+def test_folders_that_name_no_one_are_looked_through(tmp_path, chapters):
+    root = tmp_path / "class"
+    for relative in ("00_getting_started/alice_00_getting_started.ipynb", "00_getting_started/Bob.ipynb",
+                     "submissions/carl/x.ipynb", "alice_ch00/01_why_convolutions.ipynb",
+                     "00_getting_started/00_getting_started.ipynb"):
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        (root / relative).write_bytes(NB)
+    (root / "01_why_convolutions").mkdir()  # an empty chapter folder is no student
+    found, ignored = discover([root], chapters)
+    assert _found(found) == [("unknown-1", "class/00_getting_started/00_getting_started.ipynb"),
+                             ("bob", "class/00_getting_started/Bob.ipynb"),
+                             ("alice", "class/00_getting_started/alice_00_getting_started.ipynb"),
+                             ("alice", "class/alice_ch00/01_why_convolutions.ipynb"),
+                             ("carl", "class/submissions/carl/x.ipynb")]
+    assert found[3].info == {"owner": "folder", "original_name": "alice_ch00"}
+    assert ignored == []

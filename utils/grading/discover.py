@@ -17,7 +17,8 @@ What counts as a submission:
 Whose (the owner), first rule that answers:
 
 1. a file or archive nested in a folder given on the command line (``DIR/alice/.../x.ipynb``): the first folder
-   under ``DIR`` (``alice``); every member of an archive found there belongs to that owner too;
+   under ``DIR`` that names someone (``alice``; a folder that names no one, such as ``00_getting_started/`` or
+   ``submissions/``, is looked through); every member of an archive found there belongs to that owner too;
 2. otherwise the file's own name (for an archive: the archive's name) minus its extension, the chapter part and
    words that name no one (``ch``, ``notebook``, ``submission``, ``untitled``, ...): ``alice_00_getting_started``
    -> ``alice``; the members of an archive given on the command line, or of one whose name names no one, are
@@ -50,7 +51,8 @@ MAX_FILE_BYTES = 64 * 1024 ** 2  # a notebook larger than this is not read (a zi
 MAX_ARCHIVE_DEPTH = 3
 EXTENSIONS = r"(\.(ipynb|json|txt|bak|zip|png|jpe?g|pdf|html?|py))+$"
 # words of a file name that say what the file is, not whose it is
-ANONYMOUS_WORDS = r"ch|chapter|chap|notebook|notebooks|submission|homework|hw|assignment|exercises?|workbook|untitled\d*"
+ANONYMOUS_WORDS = (r"ch|chapters?|chap|notebooks?|submissions?|homeworks?|hw|assignments?|exercises?|workbook"
+                   r"|untitled\d*")
 _SEP = r"[\s_\-.]"
 # (rule name, pattern): applied to a name again and again until none matches
 COPY_RULES = (
@@ -251,11 +253,21 @@ class _Found:
             else:
                 self.nested(member, inner, depth, {"archive": label})
 
+    def folder_owner(self, folders) -> tuple[str, dict] | None:
+        """The owner the first folder that names someone gives (``00_getting_started/`` or ``submissions/``
+        name no one and are looked through), or None."""
+        for name in folders:
+            base, rules = owner_from_name(PurePosixPath(name), self.chapters)
+            if base:  # keep the folder's spelling unless its name held more than the owner ("alice_ch00")
+                owner = name if name_key(name) == name_key(base) else base
+                return self.owner_info(owner, "folder", rules, name)
+        return None
+
     def nested(self, entry: _Entry, label: str, depth: int, extra: dict) -> None:
         """A file found under a root that names no owner itself (a folder or archive given)."""
-        if len(entry.parts) > 1:
-            student, info = self.owner_info(entry.parts[0], "folder", strip_copies(_nfc(entry.parts[0]))[1])
-            self.add(entry, label, student, {**info, **extra}, depth)
+        owner = self.folder_owner(entry.parts[:-1])
+        if owner:
+            self.add(entry, label, owner[0], {**owner[1], **extra}, depth)
             return
         self.by_name(entry, label, depth, extra)
 
@@ -307,21 +319,23 @@ def discover(paths, chapters: dict[str, Chapter], workdir: Path | None = None, e
             if len(entry.parts) > 1:
                 owners_seen.add(entry.parts[0])
             if not (_is_submission_name(entry.parts[-1], chapters) or entry.parts[-1].lower().endswith(".zip")):
-                owner = found.owner_info(entry.parts[0], "folder", [])[0] if len(entry.parts) > 1 else ""
-                found.ignored.append(Ignored(label, "not a notebook (no .ipynb extension, no chapter in its name)", owner))
+                owner = found.folder_owner(entry.parts[:-1])
+                found.ignored.append(Ignored(label, "not a notebook (no .ipynb extension, no chapter in its name)",
+                                             owner[0] if owner else ""))
                 continue
             found.nested(entry, label, 0, {})
         for link in links:
             relative = link.relative_to(path).parts
-            owner = found.owner_info(relative[0], "folder", [])[0] if len(relative) > 1 else ""
-            found.ignored.append(Ignored(f"{root_label}/{'/'.join(relative)}", "a symbolic link (not followed)", owner))
+            owner = found.folder_owner(relative[:-1])
+            found.ignored.append(Ignored(f"{root_label}/{'/'.join(relative)}", "a symbolic link (not followed)",
+                                         owner[0] if owner else ""))
         try:
             folders = sorted(p.name for p in path.iterdir() if p.is_dir() and not _hidden(p.name)
                              and p.resolve() not in skip)
         except OSError:
             folders = []
         for name in folders:  # a student folder with nothing in it is a student with nothing handed in
-            if name not in owners_seen:
-                student = found.owner_info(name, "folder", [])[0]
-                found.ignored.append(Ignored(f"{root_label}/{name}", "an empty folder", student))
+            owner = found.folder_owner([name]) if name not in owners_seen else None
+            if owner:
+                found.ignored.append(Ignored(f"{root_label}/{name}", "an empty folder", owner[0]))
     return found.submissions, found.ignored
