@@ -5,8 +5,8 @@ of the chapter (or a single "unreadable" row when the chapter cannot be told). H
 decided, in order:
 
 1. its cell is missing -> "missing"; a written (markdown) answer -> "not attempted" or "answered";
-2. the exercise cell (or the check after it) runs past the per-cell limit -> "timeout"; the kernel dies
-   (``os._exit``, ``exit()``, a segfault, the memory cap) -> "error"; in both cases a fresh kernel is started,
+2. the exercise cell (or the check after it) runs past the per-cell limit -> "timeout"; the runner dies
+   (``os._exit``, a segfault) -> "error"; in both cases a fresh runner is started,
    the setup cells and the student's earlier exercise cells are re-run, and grading goes on (at most
    ``MAX_RESTARTS`` times; then the remaining exercises are "error" with "not run");
 3. the whole-notebook limit is reached -> the remaining exercises are "timeout" with "not run";
@@ -17,16 +17,18 @@ decided, in order:
    name): "not attempted" when the exercise cell raised ``NotImplementedError``, else "error" with the
    exercise cell's exception if it raised one, else the check cell's.
 
-The verdict travels as a marker line: before each check cell a hidden cell rebinds ``check`` to a recorder
-created in the kernel before any student code ran; it captured ``utils.checks.run_check`` and prints
-``MARKER + json`` where MARKER holds a random token. Only marker lines printed while the canonical check cell
-runs count.
+6. an answer that calls the workbook's own implementation of the exercise (seen in its source, or caught by
+   the runner's tripwire while the check called it) is "failed", naming what it called.
+
+Where things run (see ``judge.py`` and ``runner.py``): the exercise cells run in a runner process forked
+for this submission (inside the sandbox); the check cell is never run there. The judge reads which answer the
+canonical check cell names (``check("id", answer)``), gets a stand-in for it, and runs the registered check in
+this process, so no code in the submission can touch the comparison or the verdict.
 """
 
 from __future__ import annotations
 
-import json
-import secrets
+import atexit
 import sys
 import time
 import traceback
@@ -35,13 +37,20 @@ from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 
+from utils.checks.core import run_check
 
 from . import ANSWERED, ERROR, FAILED, MISSING, NOT_ATTEMPTED, PASSED, TIMEOUT, UNREADABLE
 from .assemble import Plan, Step, assemble
 from .chapters import load_chapters
-from .intake import identify, read_submission
 from .discover import Submission
-from .run import Kernel
+from .intake import identify, read_submission
+from .judge import Channel, Host, RunnerLost, parse_check_cell
+
+try:
+    from .references import static_uses
+except ImportError:  # pragma: no cover - until the detector lands
+    def static_uses(exercise_id, source):
+        return []
 
 MAX_RESTARTS = 3
 SETUP_TIMEOUT = 300.0  # the solution's own setup cells are trusted: they get this, not the per-cell limit
@@ -97,29 +106,6 @@ class Result:
         return Result(rows=rows, **data)
 
 
-RECORDER = '''
-def _workbook_grader_install(marker):
-    import json
-    import sys
-    from utils.checks import core
-    core.registered_ids()  # import every chapter's checks now, before any student code runs
-    run_check, registry, out = core.run_check, dict(core._REGISTRY), sys.stdout
-
-    def check(exercise_id, answer):
-        core._REGISTRY.update(registry)  # undo a student's re-registration of a check
-        try:
-            result = run_check(exercise_id, answer)
-            payload = {"id": exercise_id, "status": result.status, "message": result.message}
-        except BaseException as error:  # the check itself broke on this answer
-            payload = {"id": exercise_id, "status": "error",
-                       "message": f"checking your answer raised {type(error).__name__}: {error}"}
-        out.write("\\n" + marker + json.dumps(payload) + "\\n")
-        out.flush()
-
-    return check
-'''
-
-
 def _clip(text: str, limit: int = MESSAGE_LIMIT) -> str:
     text = str(text).strip()
     return text if len(text) <= limit else text[:limit] + f" ... [{len(text) - limit} more characters]"
@@ -135,74 +121,136 @@ def _written(step: Step) -> Row:
                answer=_clip(step.source, 5000))
 
 
-def _verdict(step: Step, exercise, check, marker: str) -> tuple[str, str]:
-    """Combine the exercise cell's run and the check cell's run into ``(status, message)``."""
-    payload = None
-    for line in check.marked:
-        try:
-            data = json.loads(line.split(marker, 1)[1])
-        except (ValueError, IndexError):
-            continue
-        if isinstance(data, dict) and data.get("id") == step.exercise_id:
-            payload = data
-    raised = exercise.state == "error"
-    not_implemented = raised and exercise.ename == "NotImplementedError"
-    if payload is not None:
-        status = payload.get("status")
-        message = str(payload.get("message", ""))
-        if status not in (PASSED, FAILED, NOT_ATTEMPTED, ERROR):
-            return ERROR, f"unexpected verdict {status!r}"
-        if status == NOT_ATTEMPTED:
-            message = "not implemented yet: the exercise still raises NotImplementedError (or holds its placeholder)"
-        if raised and not not_implemented and status in (PASSED, FAILED):
-            message += f" (note: your exercise cell also raised {exercise.error} when run on its own)"
-        return status, message + (NAME_HINT if status == FAILED and "NameError" in message else "")
-    if not_implemented:
+def _exercise_outcome(step: Step, exercise: dict) -> tuple[str, str] | None:
+    """The verdict when the exercise cell's own run decides it (it raised, and no check could run)."""
+    if exercise.get("state") != "error":
+        return None
+    if exercise.get("ename") == "NotImplementedError":
         return NOT_ATTEMPTED, "not implemented yet: the exercise cell still raises NotImplementedError"
-    if raised:
-        return ERROR, f"your exercise cell raised {exercise.error}"
-    if check.state == "error":
-        return ERROR, (f"the check could not run: {check.error} (did you rename or delete what the exercise defines?)"
-                       + (NAME_HINT if check.ename == "NameError" else ""))
-    return ERROR, "the check recorded no result (does your code replace sys.stdout, print or check?)"
+    return ERROR, f"your exercise cell raised {_error_text(exercise)}"
+
+
+def _error_text(reply: dict) -> str:
+    evalue = str(reply.get("evalue", ""))
+    return f"{reply.get('ename', '')}: {evalue}" if evalue else str(reply.get("ename", ""))
+
+
+def _judge(step: Step, channel: Channel, exercise: dict) -> tuple[str, str]:
+    """Run the exercise's check here, in the judge, on a stand-in for the student's answer."""
+    raised = exercise.get("state") == "error"
+    calls = [c for c in parse_check_cell(step.check_source or "") if c[0] == step.exercise_id]
+    if not calls:
+        return ERROR, "grader error (please report): the solution's check cell names no check for this exercise"
+    _, expression = calls[0]
+    try:
+        answer = channel.get(expression)
+    except RunnerLost:
+        raise
+    except Exception as error:  # usually a NameError: the exercise cell did not define the name
+        outcome = _exercise_outcome(step, exercise)
+        if outcome is not None:
+            return outcome
+        hint = NAME_HINT if isinstance(error, NameError) else ""
+        return ERROR, (f"the check could not run: {type(error).__name__}: {error} (did you rename or delete what the "
+                       f"exercise defines?)" + hint)
+    used = static_uses(step.exercise_id, step.source or "")
+    channel.exercise, channel.hits = step.exercise_id, set()
+    try:
+        result = run_check(step.exercise_id, answer)
+        status, message = result.status, result.message
+    except RunnerLost:
+        raise
+    except Exception as error:  # the check itself broke on this answer
+        status, message = ERROR, f"checking your answer raised {type(error).__name__}: {error}"
+    finally:
+        channel.exercise = None
+    called = sorted(set(used) | channel.hits)
+    if called and status in (PASSED, FAILED):
+        return FAILED, (f"not credited: your answer calls the workbook's own implementation of this exercise "
+                        f"({', '.join(called)}); write it yourself (the exercise's spec lists what from utils you "
+                        "may use)")
+    if status == NOT_ATTEMPTED:
+        if raised and exercise.get("ename") != "NotImplementedError":
+            return ERROR, f"your exercise cell raised {_error_text(exercise)}"
+        return status, "not implemented yet: the exercise still raises NotImplementedError (or holds its placeholder)"
+    if raised and exercise.get("ename") != "NotImplementedError" and status in (PASSED, FAILED):
+        message += f" (note: your exercise cell also raised {_error_text(exercise)} when run on its own)"
+    return status, message + (NAME_HINT if status == FAILED and "NameError" in message else "")
+
+
+_HOST: Host | None = None
+
+
+def _host() -> Host:
+    """This process's runner zygote (one per grading worker), started on first use in its sandbox."""
+    global _HOST
+    if _HOST is None:
+        import torch
+
+        torch.set_num_threads(1)  # the judge's references: one worker per core, no oversubscription
+        _HOST = Host(detect_sandbox())
+        atexit.register(_HOST.stop)
+    if not _HOST.alive():
+        _HOST.start()
+    return _HOST
+
+
+def detect_sandbox():
+    """The sandbox the runners start in (``utils.grading.sandbox``); a stand-in saying "none" without it."""
+    try:
+        from .sandbox import detect
+    except ImportError as error:
+        return _NoSandbox(f"the sandbox module cannot be loaded ({error})")
+    return detect()
+
+
+@dataclass(frozen=True)
+class _NoSandbox:
+    reason: str
+    name: str = "none"
+
+    def wrap(self, argv, *, env):
+        return list(argv)
 
 
 class _Session:
-    """The kernel of one submission: start, replay after a restart, remember what was run."""
+    """The runner of one submission: start, replay after a restart, remember what was run."""
 
     def __init__(self, plan: Plan, limits: Limits, deadline: float):
         self.plan, self.limits, self.deadline = plan, limits, deadline
-        token = secrets.token_hex(8)
-        self.marker = f"@@workbook-grade-{token}@@"
-        self.recorder = f"_workbook_check_{token}"
-        self.kernel: Kernel | None = None
+        self.channel: Channel | None = None
+        self.host: Host | None = None
         self.replay: list[str] = []
         self.restarts = 0
-        self.broken = ""  # why no kernel is available any more
+        self.broken = ""  # why no runner is available any more
 
     def remaining(self) -> float:
         return self.deadline - time.monotonic()
 
-    def cell_limit(self) -> float:
-        return max(0.0, min(self.limits.cell_timeout, self.remaining()))
+    def cell_deadline(self) -> float:
+        return time.monotonic() + max(0.0, min(self.limits.cell_timeout, self.remaining()))
 
     def start(self) -> None:
-        """Start a kernel, install the recorder, run the setup cells and replay earlier exercises."""
+        """Fork a runner, run the setup cells, arm the reference tripwire and replay earlier exercises."""
         self.stop()
         try:
-            self.kernel = Kernel(self.limits.memory_mb, marker=self.marker)
-            self.kernel.start()
-            install = RECORDER + f"{self.recorder} = _workbook_grader_install({self.marker!r})\ndel _workbook_grader_install\n"
-            for what, code in ([("the grader's setup", install)]
-                               + [("a setup cell of the solution", c) for c in self.plan.setup]
-                               + [("re-running an earlier exercise cell", c) for c in self.replay]):
-                limit = self.cell_limit() if what.startswith("re-running") else max(0.0, min(SETUP_TIMEOUT, self.remaining()))
-                run = self.kernel.run(code, limit)
-                if run.state in ("timeout", "dead") or (run.state == "error" and not what.startswith("re-running")):
-                    raise RuntimeError(f"{what} failed ({run.state}{': ' + run.error if run.error else ''})")
+            self.host = _host()
+            self.channel = self.host.fork(self.limits.memory_mb, time.monotonic() + 60)
+            for code in self.plan.setup:
+                self.channel.deadline = time.monotonic() + max(0.0, min(SETUP_TIMEOUT, self.remaining()))
+                run = self.channel.execute(code)
+                if run.get("state") != "ok":
+                    raise RuntimeError(f"a setup cell of the solution failed ({_error_text(run)})")
+            self.channel.install_tripwire([s.exercise_id for s in self.plan.steps if s.kind == "code"])
+            for code in self.replay:
+                self.channel.deadline = self.cell_deadline()
+                self.channel.execute(code)
+        except RunnerLost as lost:
+            self.stop()
+            self.broken = f"the grading process could not be prepared ({lost.state} {lost.detail})".strip()
         except Exception as error:
             self.stop()
-            self.broken = f"the grading kernel could not be prepared: {_clip(error, 500)}"
+            self.broken = f"the grading process could not be prepared: {_clip(error, 500)}"
 
     def restart(self) -> None:
         self.restarts += 1
@@ -213,9 +261,9 @@ class _Session:
             self.start()
 
     def stop(self) -> None:
-        if self.kernel is not None:
-            self.kernel.stop()
-        self.kernel = None
+        if self.channel is not None and self.host is not None:
+            self.host.end(self.channel)
+        self.channel = None
 
     def grade(self, step: Step) -> Row:
         row = Row(step.exercise_id, "code", 0.0, step.points, ERROR, "")
@@ -223,26 +271,30 @@ class _Session:
             row.status, row.message = TIMEOUT, (f"not run: the whole-notebook time limit ({self.limits.timeout:g} s) "
                                                 "was reached before this exercise")
             return row
-        if self.kernel is None:
+        if self.channel is None:
             row.message = f"not run: {self.broken}"
             return row
         limit = self.limits.cell_timeout
-        exercise = self.kernel.run(step.source, self.cell_limit())
-        row.output = _clip(exercise.output, 2000) + (f"\n[{exercise.dropped} more characters of output dropped]"
-                                                     if exercise.dropped else "")
-        row.seconds = exercise.seconds
-        if exercise.state in ("timeout", "dead"):
-            row.status, row.message = self._fatal(exercise.state, "your exercise cell", limit)
+        started = time.monotonic()
+        self.channel.deadline = self.cell_deadline()
+        try:
+            exercise = self.channel.execute(step.source)
+        except RunnerLost as lost:
+            row.seconds = time.monotonic() - started
+            row.status, row.message = self._fatal(lost.state, "your exercise cell", limit)
             self.restart()
             return row
+        dropped = exercise.get("dropped", 0)
+        row.output = _clip(exercise.get("output", ""), 2000) + (f"\n[{dropped} more characters of output dropped]"
+                                                               if dropped else "")
         self.replay.append(step.source)
-        check = self.kernel.run(f"check = {self.recorder}\n" + (step.check_source or ""), self.cell_limit())
-        row.seconds += check.seconds
-        if check.state in ("timeout", "dead"):
-            row.status, row.message = self._fatal(check.state, "checking your answer", limit)
+        self.channel.deadline = self.cell_deadline()
+        try:
+            row.status, row.message = _judge(step, self.channel, exercise)
+        except RunnerLost as lost:
+            row.status, row.message = self._fatal(lost.state, "checking your answer", limit)
             self.restart()
-            return row
-        row.status, row.message = _verdict(step, exercise, check, self.marker)
+        row.seconds = time.monotonic() - started
         row.points = step.points if row.status == PASSED else 0.0
         return row
 
@@ -253,7 +305,7 @@ class _Session:
             return TIMEOUT, f"{what} ran longer than the {limit:g} s limit (an infinite loop, or far too slow)"
         cap = f", or use more than the {self.limits.memory_mb} MB memory limit" if self.limits.memory_mb else ""
         return ERROR, (f"the kernel died while {what.replace('your exercise cell', 'running your exercise cell')} "
-                       f"(does your code call os._exit(), exit() or quit(), crash the interpreter{cap}?)")
+                       f"(does your code call os._exit(), crash the interpreter{cap}?)")
 
 
 def run_plan(plan: Plan, limits: Limits, started: float) -> tuple[list[Row], int]:
@@ -288,7 +340,7 @@ def grade_submission(submission: Submission, limits: Limits, root: Path | None =
         nb, problem = read_submission(Path(submission.path), getattr(submission, "data", None))
         stem, source = identify(nb, Path(submission.path), chapters)
         if stem is None:
-            reason = problem or ("cannot tell which chapter this notebook is: no workbook metadata, no chapter in "
+            reason = problem or source or ("cannot tell which chapter this notebook is: no workbook metadata, no chapter in "
                                  "the file name, no exercise cells of a known chapter")
             result.rows.append(Row("-", "-", 0.0, 0.0, UNREADABLE, reason))
         else:
