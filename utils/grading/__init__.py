@@ -10,8 +10,13 @@ Modules, one concern each:
 - ``discover``  which files are submissions, and whose (the student naming rule);
 - ``intake``    reading a submitted file once and telling its chapter (metadata, file name, content);
 - ``assemble``  the grading plan of one submission: canonical setup, student exercise cells by id, canonical checks;
-- ``run``       executing a plan in a fresh, memory-capped kernel with per-cell and whole-notebook limits;
-- ``grade``     one submission end to end, and a batch with worker processes and progress lines;
+- ``runner``    inside the sandbox: the zygote and the per-submission runner that execute the student's cells
+  and call the student's functions when the judge asks (it decides nothing);
+- ``wire``      the format between the two sides: JSON + raw array bytes, never pickle;
+- ``judge``     outside: the stand-ins for the student's answers, the channel to the runner, deadlines;
+- ``sandbox``   how the runner is started (bubblewrap on Linux, or nothing, said in every report);
+- ``grade``     one submission end to end (cells in the runner, checks in the judge), and a batch with worker
+  processes and progress lines;
 - ``report``    the CSV, summary CSV, JSON and per-student feedback files;
 - ``release``   the student bundle.
 
