@@ -227,5 +227,5 @@ def test_end_to_end_hashes_and_flags(tmp_path, capsys):
     ann = next(s for s in document["submissions"] if s["student"] == "ann")
     assert ann["sha256"] == hashlib.sha256(solved).hexdigest() and ann["info"] == {"owner": "folder"}
     feedback = (out / "feedback" / "ann.md").read_text(encoding="utf-8")
-    assert f"File: `in/ann/{CH00}.ipynb` (SHA-256 `{hashlib.sha256(solved).hexdigest()}`)" in feedback
+    assert f"File: `in/ann/{CH00}.ipynb` (SHA-256 `{hashlib.sha256(solved).hexdigest()}`" in feedback
     assert main(["grade", "--verify", str(out)]) == 0

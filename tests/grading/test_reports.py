@@ -155,6 +155,7 @@ def test_no_absolute_paths_in_rows_feedback_or_json_rows(report):
 def test_every_written_answer_reaches_review(report):
     text = (report["out"] / "review.md").read_text(encoding="utf-8")
     assert text.splitlines()[2].startswith("2 answer(s) of 1 student(s); the counted copies are worth up to 1 point(s)")
+    assert text.splitlines()[4] == "Sandbox: none."
     counted = text.index("### 00_getting_started / warmup.border (up to 1 point): counted\n\nFile: `class/ann/00.ipynb`"
                          "\n\n> The border shrinks\n> the output.\n")
     older = text.index("### 00_getting_started / warmup.border (up to 1 point): superseded copy\n\nFile: "
@@ -183,7 +184,7 @@ def test_feedback_flags_unknown_owners_and_empty_students(report):
     assert "**nothing gradable: class/dee/photo.png (not a notebook" in dee
     assert f"## {CH00}: not handed in" in dee and f"## {CH01}: not handed in" in dee
     bo = (out / "feedback" / "bo.md").read_text(encoding="utf-8")
-    assert f"File: `class/bo_00_getting_started.ipynb` (SHA-256 `{SHA}`)" in bo
+    assert f"File: `class/bo_00_getting_started.ipynb` (SHA-256 `{SHA}`; sandbox: none)" in bo
     assert "Automatic score: **1 of" in bo
 
 

@@ -294,7 +294,9 @@ def feedback(student: str, counted: list[Result], chapters: dict[str, Chapter], 
             continue
         got, of = _auto(result.rows)
         lines += [f"## {result.chapter}: {got:g} of {of:g} automatic points", ""]
-        lines += [f"File: `{result.file}`" + (f" (SHA-256 `{result.sha256}`)" if result.sha256 else ""), ""]
+        facts = ([f"SHA-256 `{result.sha256}`"] if result.sha256 else []) + ([f"sandbox: {result.sandbox}"]
+                                                                           if result.sandbox else [])
+        lines += [f"File: `{result.file}`" + (f" ({'; '.join(facts)})" if facts else ""), ""]
         for note in result.notes:
             lines += [f"Note: {note}", ""]
         for row in result.rows:
@@ -330,6 +332,9 @@ def review(counted: list[Result], superseded: list[Result]) -> str:
              f"are worth up to {total:g} point(s) in all. The grader gives them 0 automatic points: award points "
              "in your own gradebook (see docs/INSTRUCTORS.md). Superseded copies are listed too, after the "
              "counted one.", ""]
+    sandboxes = sorted({r.sandbox for r in [*counted, *superseded] if r.sandbox})
+    if sandboxes:
+        lines += [f"Sandbox: {', '.join(sandboxes)}.", ""]
     student = None
     for result, row, used in entries:
         if result.student != student:
