@@ -15,7 +15,6 @@ student's answer is missing or does not pass its check.
 
 from __future__ import annotations
 
-import copy
 import numbers
 
 import numpy as np
@@ -28,6 +27,7 @@ from utils.nets.nin import nin_block as _nin_block_reference
 from .compare import (array_variants, assert_array_matches, assert_equal, call, require_callable, require_float,
                       to_array)
 from .core import CheckFailed, implemented_by, reference, register
+from .modules import is_module, layers, parameter_shapes, run_module, type_name
 
 
 def _t(a) -> torch.Tensor:
@@ -517,13 +517,12 @@ def check_nin_block(answer) -> str:
     for c, k, f, s, p, x_shape in NIN_CONFIGS:
         case = f"nin_block({c}, {k}, kernel_size={f}, stride={s}, padding={p})"
         block = call(fn, c, k, f, s, p, case=case)
-        if not isinstance(block, nn.Module):
-            raise CheckFailed(f"failed on case {case}:\n  expected a torch nn.Module, got {type(block).__name__}.\n"
+        if not is_module(block):
+            raise CheckFailed(f"failed on case {case}:\n  expected a torch nn.Module, got {type_name(block)}.\n"
                               "  hint: return nn.Sequential(conv, ReLU, 1x1 conv, ReLU, 1x1 conv, ReLU).")
-        params = list(block.parameters())
         expected_shapes = [(k, c, f, f), (k,), (k, k, 1, 1), (k,), (k, k, 1, 1), (k,)]
-        got_shapes = [tuple(q.shape) for q in params]
-        n_got, n_expected = sum(q.numel() for q in params), _nin_params(c, k, f)
+        got_shapes = [shape for _, shape in parameter_shapes(block)]
+        n_got, n_expected = sum(int(np.prod(q)) for q in got_shapes), _nin_params(c, k, f)
         if n_got != n_expected or got_shapes != expected_shapes:
             hint = "the parameters in order: the spatial convolution's weight and bias, then the two 1x1 layers'."
             if n_got == k * c * f * f + k + 2 * (k * k * f * f + k):
@@ -539,9 +538,9 @@ def check_nin_block(answer) -> str:
                               f"{expected_shapes},\n  got {n_got:,} with shapes {got_shapes}\n  hint: {hint}")
         # only the spatial convolution strides and pads; a stride on a 1x1 layer after it computes the same
         # numbers (ReLU and 1x1 layers commute with subsampling) from S^2 times more work, so look at the layers
-        convs = [m for m in block.modules() if isinstance(m, nn.Conv2d)]
+        convs = [layer["config"] for layer in layers(block) if layer["type"] == "Conv2d"]
         if len(convs) == 3:
-            got_settings = [(tuple(m.stride), tuple(m.padding)) for m in convs]
+            got_settings = [(tuple(m["stride"]), tuple(m["padding"])) for m in convs]
             expected_settings = [((s, s), (p, p)), ((1, 1), (0, 0)), ((1, 1), (0, 0))]
             if got_settings != expected_settings:
                 if any(stride != (1, 1) for stride, _ in got_settings[1:]):
@@ -561,21 +560,15 @@ def check_nin_block(answer) -> str:
                                   f"{expected_settings},\n  got {got_settings}\n  hint: {hint}")
         # the same random weights in both, copied by parameter order (He-scaled: every ReLU has work to do)
         reference_block = _nin_block_reference(c, k, f, s, p).double()
-        student = copy.deepcopy(block).double()
         with torch.no_grad():
-            for mine, theirs in zip(reference_block.parameters(), student.parameters()):
+            for mine in reference_block.parameters():
                 fan_in = mine[0].numel() if mine.ndim > 1 else 1
                 mine.copy_(torch.randn(mine.shape, generator=generator, dtype=torch.float64) * (2 / fan_in) ** 0.5)
-                theirs.copy_(mine)
+        weights = [q.detach().numpy() for q in reference_block.parameters()]
         for trial in range(2):
             x = torch.randn(*x_shape, generator=generator, dtype=torch.float64)
             trial_case = f"{case} on x of shape {x_shape}" + (" (a second input)" if trial else "")
-            try:
-                with torch.no_grad():
-                    got = student(x)
-            except Exception as error:
-                raise CheckFailed(f"failed on case {trial_case}:\n  your block raised {type(error).__name__}: "
-                                  f"{error}") from None
+            got = run_module(block, x.numpy(), parameters=weights, case=trial_case)
             expected = _nin_with(reference_block, x)
             mistakes = {
                 "the last ReLU is missing: the block ends with a ReLU after the second 1x1 convolution.":
@@ -595,7 +588,7 @@ def check_nin_block(answer) -> str:
             with torch.no_grad():
                 ours = reference_block(x).numpy()
             assert np.allclose(ours, expected)
-            assert_array_matches(got.detach(), expected, case=trial_case, known_mistakes=mistakes,
+            assert_array_matches(got, expected, case=trial_case, known_mistakes=mistakes,
                                  hint="layers in this order: Conv2d(C, K, kernel_size, stride, padding), ReLU, "
                                       "Conv2d(K, K, 1), ReLU, Conv2d(K, K, 1), ReLU.")
             count += 1
