@@ -121,16 +121,15 @@ def _auto(rows: list[Row]) -> tuple[float, float]:
 
 
 def _points(result: Result, chapters: dict[str, Chapter]) -> dict:
-    """Automatic points, automatic maximum, written answers to read and their points, written maximum."""
+    """Automatic points and maximum, and the written answers to read with the points they can add."""
     if result.rows and result.rows[0].kind == "chapter":  # a chapter not handed in
         spec = chapters[result.chapter].exercises
-        return {"auto": 0.0, "auto_max": sum(e.points for e in spec if e.kind == "code"),
-                "to_read": 0, "to_read_max": 0.0, "written_max": sum(e.points for e in spec if e.kind == "markdown")}
+        return {"auto": 0.0, "auto_max": sum(e.points for e in spec if e.kind == "code"), "to_read": 0,
+                "to_read_max": 0.0}
     auto, auto_max = _auto(result.rows)
     answered = [r for r in result.rows if r.kind == "markdown" and r.status == ANSWERED]
     return {"auto": auto, "auto_max": auto_max, "to_read": len(answered),
-            "to_read_max": sum(r.max_points for r in answered),
-            "written_max": sum(r.max_points for r in result.rows if r.kind == "markdown")}
+            "to_read_max": sum(r.max_points for r in answered)}
 
 
 def one_line(text: str) -> str:
