@@ -103,7 +103,7 @@ def test_summary_separates_automatic_and_written_points(report, chapters):
     assert list(summary) == ["ann", "bo", "cy", "dee", "unknown-1"]  # every student found, nothing gradable too
     total = auto00 + auto01
     expected = {  # student: (auto, auto_max, percent, to read, written max, ch00, ch01, files, note)
-        "ann": (auto00, total, round(100 * auto00 / total, 1), 1, 1, auto00, 0, 1, f"not handed in: {CH01}"),
+        "ann": (auto00, total, round(100 * auto00 / total, 1), 1, 1, auto00, 0, 2, f"not handed in: {CH01}"),
         "bo": (1, total, round(100 / total, 1), 0, 0, 1, 0, 1, f"not handed in: {CH01}"),
         "cy": (0, total, 0, 0, 0, 0, 0, 1, "nothing gradable: no file of this student could be read as a notebook; "
                                            f"not handed in: {CH00}, {CH01}"),

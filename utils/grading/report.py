@@ -165,7 +165,7 @@ def notes_for(student: str, counted: list[Result], ignored=()) -> list[str]:
     return notes
 
 
-def summary(counted: list[Result], chapters: dict[str, Chapter], ignored=()) -> list[dict]:
+def summary(counted: list[Result], chapters: dict[str, Chapter], ignored=(), superseded=()) -> list[dict]:
     stems = [s for s in chapters if any(r.chapter == s for r in counted)]
     lines = []
     for student in sorted({r.student for r in counted}, key=_sort_key):
@@ -181,7 +181,7 @@ def summary(counted: list[Result], chapters: dict[str, Chapter], ignored=()) -> 
             line[stem] = sum(p["auto"] for p in chapter)
             line[f"{stem} max"] = (sum(p["auto_max"] for p in chapter) if chapter
                                    else sum(e.points for e in chapters[stem].exercises if e.kind == "code"))
-        line["files"] = sum(1 for r in mine if r.file != "-")
+        line["files"] = sum(1 for r in [*mine, *superseded] if r.student == student and r.file != "-")
         line["note"] = "; ".join(notes_for(student, counted, ignored))
         lines.append(line)
     return lines
@@ -454,7 +454,7 @@ def write_reports(out: Path, results: list[Result], chapters: dict[str, Chapter]
     owners = [i.student for i in ignored if i.student]
     counted, superseded = select(results, chapters, assigned, students=owners, long=long)
     rows = table(counted)
-    lines = summary(counted, chapters, ignored)
+    lines = summary(counted, chapters, ignored, superseded)
     stems = [s for s in chapters if any(r.chapter == s for r in counted)]
     summary_columns = SUMMARY_COLUMNS + [c for s in stems for c in (s, f"{s} max")] + ["files", "note"]
     names = feedback_names({r.student for r in counted})
