@@ -8,6 +8,7 @@ never gets that far (an HTML export).
 from __future__ import annotations
 
 import copy
+import gzip
 import io
 import random
 import re
@@ -19,6 +20,7 @@ import pytest
 from nbconvert import HTMLExporter, MarkdownExporter, ScriptExporter
 from nbconvert.preprocessors import ClearMetadataPreprocessor
 
+from utils.authoring.build import student_version
 from utils.authoring.regions import BEGIN, END, MARKDOWN_BEGIN, MARKDOWN_END
 from utils.grading.assemble import assemble
 from utils.grading.chapters import load_chapters
@@ -40,7 +42,8 @@ def solution(stem: str):
 
 
 def blank(stem: str):
-    return nbformat.read(str(REPO_ROOT / "chapters" / f"{stem}.ipynb"), as_version=4)
+    """The notebook a student receives (what ``workbook build`` writes to chapters/)."""
+    return student_version(solution(stem), stem)
 
 
 def exercise_id(cell) -> str | None:
@@ -220,7 +223,7 @@ def test_the_copy_above_the_check_cell_wins():
 def test_a_changed_copy_beats_the_untouched_prompt():
     nb, where = stripped_00()
     prompt = next(e for e in CHAPTERS["00_getting_started"].exercises if e.exercise_id == "warmup.slide").prompt
-    nb.cells.insert(where["warmup.slide"] + 2, nbformat.v4.new_code_cell(prompt))  # pasted again below the check
+    nb.cells.insert(where["warmup.slide"] + 1, nbformat.v4.new_code_cell(prompt))  # pasted again, above the check
     step = step_of(nb, "warmup.slide")
     assert step.source == nb.cells[where["warmup.slide"]].source
     assert step.notes == [NOTE.format(where["warmup.slide"] + 1)]
@@ -320,7 +323,21 @@ def test_chapter_from_prompts_ignores_a_tie_and_an_empty_notebook():
     assert identify(nb, Path("alice_00.ipynb"), CHAPTERS) == ("00_getting_started", "file name")
 
 
+def test_cell_ids_outrank_prompts():
+    """Prompts count only in a notebook without any workbook ids: two cells of 04 with ids beat 00's stripped cells."""
+    pooling = [c for c in blank("04_pooling").cells if "pool.max_pool2d" in c.metadata.get("workbook", {}).values()]
+    nb, _ = strip(blank("00_getting_started"), notebook_too=True)
+    nb.cells = pooling + nb.cells
+    assert len(pooling) == 2 and identify(nb, Path("x.ipynb"), CHAPTERS) == ("04_pooling", "content")
+    for cell in pooling:
+        cell.metadata = {}
+    assert identify(nb, Path("x.ipynb"), CHAPTERS) == ("00_getting_started", "content")
+
+
 # -- a chapter this grader does not know ---------------------------------------------------------------------
+
+FUTURE = "12_object_detection"  # a chapter of a later workbook
+
 
 def unknown_message(stem: str) -> str:
     return (f"this notebook is chapter {stem} which this grader does not know (known: {KNOWN}): update the "
@@ -329,17 +346,18 @@ def unknown_message(stem: str) -> str:
 
 def future_chapter():
     nb = blank("00_getting_started")
-    nb.metadata["workbook"]["chapter"] = "09_lenet_alexnet_vgg"
+    assert FUTURE not in CHAPTERS
+    nb.metadata["workbook"]["chapter"] = FUTURE
     for cell in nb.cells:
         meta = cell.metadata.get("workbook", {})
         for key in ("id", "check"):
             if key in meta:
-                meta[key] = "lenet." + meta[key].split(".")[1]
+                meta[key] = "detect." + meta[key].split(".")[1]
     return nb
 
 
 def test_unknown_chapter_is_named():
-    assert identify(future_chapter(), Path("bob.ipynb"), CHAPTERS) == (None, unknown_message("09_lenet_alexnet_vgg"))
+    assert identify(future_chapter(), Path("bob.ipynb"), CHAPTERS) == (None, unknown_message(FUTURE))
 
 
 def test_unknown_chapter_is_not_guessed_from_prompts():
@@ -347,7 +365,7 @@ def test_unknown_chapter_is_not_guessed_from_prompts():
     nb = future_chapter()
     for cell in nb.cells:
         cell.metadata = {}
-    assert identify(nb, Path("bob.ipynb"), CHAPTERS) == (None, unknown_message("09_lenet_alexnet_vgg"))
+    assert identify(nb, Path("bob.ipynb"), CHAPTERS) == (None, unknown_message(FUTURE))
 
 
 def test_renamed_chapter_is_found_by_its_ids_or_name():
@@ -364,11 +382,17 @@ def exported(exporter) -> bytes:
     return body.encode()
 
 
-def zipped() -> bytes:
+def archive(members: dict[str, str]) -> bytes:
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("alice/00_getting_started.ipynb", nbformat.writes(blank("00_getting_started")))
+    with zipfile.ZipFile(buffer, "w") as handle:
+        for name, text in members.items():
+            handle.writestr(name, text)
     return buffer.getvalue()
+
+
+def zipped() -> bytes:
+    return archive({"alice/00_getting_started.ipynb": nbformat.writes(blank("00_getting_started")),
+                    "__MACOSX/alice/._00_getting_started.ipynb": ""})
 
 
 def truncated(lines: int) -> bytes:
@@ -379,6 +403,8 @@ def truncated(lines: int) -> bytes:
 EXPORT_SCRIPT = (f"not a notebook: this is a Python script exported from a notebook ({MENU}Executable Script, or a "
                  f"jupytext or VS Code '# %%' script); {HAND_IN}")
 EXPORT_MARKDOWN = f"not a notebook: this is a Markdown export of a notebook ({MENU}Markdown, or jupytext); {HAND_IN}"
+PLAIN_TEXT = ("not a notebook: the file is text but not JSON (a notebook starts with '{'): code or notes saved as "
+              f"a plain text file?; {HAND_IN}")
 ENDS_EARLY = ("not a notebook: invalid JSON: the file ends early at line {} (it was cut off while saving, "
               "uploading or copying); open the notebook in Jupyter, save it, and hand in that file")
 EXPORTS = {
@@ -409,9 +435,15 @@ EXPORTS = {
     "broken json": (lambda: b'{"cells": [}, "metadata": {}}',
                     "not a notebook: invalid JSON (Expecting value: line 1 column 12 (char 11)); was the file "
                     "saved completely?"),
-    "text": (lambda: b"def n_outputs(n, k):\n    return n - k + 1\n",
-             "not a notebook: invalid JSON (Expecting value: line 1 column 1 (char 0)); was the file saved "
-             "completely?"),
+    "text": (lambda: b"def n_outputs(n, k):\n    return n - k + 1\n", PLAIN_TEXT),
+    "notes": (lambda: b"# My answers\n\nExercise 1: n - k + 1\n", PLAIN_TEXT),
+    "screenshot": (lambda: b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",
+                   f"not a notebook: the file is not text but an image (PNG; a screenshot?); {HAND_IN}"),
+    "word": (lambda: archive({"[Content_Types].xml": "<Types/>", "word/document.xml": "<w:document/>"}),
+             f"not a notebook: this is a Word document (.docx), not a notebook; {HAND_IN}"),
+    "gzip": (lambda: gzip.compress(nbformat.writes(blank("00_getting_started")).encode()),
+             "not a notebook: this is a gzip archive (a compressed file) renamed or saved as .ipynb; unpack it "
+             f"and {HAND_IN}"),
 }
 
 
@@ -431,6 +463,20 @@ def test_a_real_notebook_is_not_taken_for_an_export():
     for stem in CHAPTERS:  # their code holds '# ...' lines, '```python' and '<html' in strings, all inside JSON
         nb, problem = read_submission(Path("a.ipynb"), (REPO_ROOT / "solutions" / f"{stem}.ipynb").read_bytes())
         assert problem is None and len(nb.cells) > 5, stem
+
+
+def test_odd_cells_do_not_break_recovery():
+    """JSON that nbformat lets through with a validation error: cells of odd shapes are no candidates, no crash."""
+    nb, where = strip(solution("00_getting_started"))
+    nb.cells[0] = {"cell_type": "markdown", "metadata": [], "source": 5}
+    nb.cells[1] = "not a cell"
+    nb.cells.insert(2, {"metadata": {"workbook": "x"}, "source": ["def n_outputs", "(n, k):\n", "    return 1\n"]})
+    assert identify(nb, Path("x.ipynb"), CHAPTERS) == ("00_getting_started", "content")
+    plan = assemble(CHAPTERS["00_getting_started"], nb)
+    steps = {s.exercise_id: s for s in plan.steps}
+    index, source = where["warmup.n_outputs"]
+    assert steps["warmup.n_outputs"].source == source
+    assert steps["warmup.n_outputs"].notes == [NOTE.format(index + 2)]
 
 
 # -- end to end ----------------------------------------------------------------------------------------------
@@ -463,4 +509,4 @@ def test_grade_an_html_export_and_an_unknown_chapter(tmp_path):
     future.write_text(nbformat.writes(future_chapter()), encoding="utf-8")
     result = grade_submission(Submission(future, "bob", str(future)), Limits())
     assert [(r.exercise, r.status, r.points, r.message) for r in result.rows] == [
-        ("-", "unreadable", 0.0, unknown_message("09_lenet_alexnet_vgg"))]
+        ("-", "unreadable", 0.0, unknown_message(FUTURE))]

@@ -56,6 +56,18 @@ class Plan:
     steps: list[Step]
 
 
+class _Cells:
+    """The student's cells, each normalised once: its kind, its lines without blanks, its text."""
+
+    def __init__(self, cells: list):
+        self.cells = cells
+        self.sources = [_source(c) for c in cells]
+        self.kinds = [_kind(c) for c in cells]
+        self.lines = [{normal_line(line) for line in text.splitlines()} for text in self.sources]
+        self.texts = [normal_text(text) for text in self.sources]
+        self.free = [i for i, cell in enumerate(cells) if _exercise_id(cell) is None]
+
+
 @dataclass
 class _Match:
     """The outcome of looking for one exercise by content: a cell (``index``) or why there is none."""
@@ -94,19 +106,15 @@ def _prompt_shown(spec: ExerciseSpec) -> str:
     return " / ".join(f"`{line}`" for line in lines[:2]) or "its prompt"
 
 
-def _untouched(cell, spec: ExerciseSpec) -> bool:
-    return [normal_line(x) for x in _source(cell).splitlines() if x.strip()] == \
-        [normal_line(x) for x in spec.prompt.splitlines() if x.strip()]
-
-
-def _pick(spec: ExerciseSpec, cells: list, candidates: list[int], what: str) -> _Match:
+def _pick(spec: ExerciseSpec, cells: _Cells, candidates: list[int], what: str) -> _Match:
     """One of several candidate cells, or an ambiguity."""
     if len(candidates) > 1:
-        worked = [i for i in candidates if not _untouched(cells[i], spec)]
+        prompt = normal_text(spec.prompt)
+        worked = [i for i in candidates if cells.texts[i] != prompt]
         candidates = worked or candidates
     if len(candidates) > 1 and spec.check_source:
         check = normal_text(spec.check_source)
-        above_check = [i for i in candidates if i + 1 < len(cells) and normal_text(_source(cells[i + 1])) == check]
+        above_check = [i for i in candidates if i + 1 < len(cells.texts) and cells.texts[i + 1] == check]
         candidates = above_check if len(above_check) == 1 else candidates
     if len(candidates) > 1:
         return _Match(reason=f"{_no_id(spec.exercise_id)}, and {_cells(candidates)} (none with workbook metadata) "
@@ -114,20 +122,20 @@ def _pick(spec: ExerciseSpec, cells: list, candidates: list[int], what: str) -> 
     return _Match(candidates[0])
 
 
-def _code_match(spec: ExerciseSpec, cells: list, free: list[int]) -> _Match:
+def _code_match(spec: ExerciseSpec, cells: _Cells) -> _Match:
     marks, names = anchors(spec), defined_names(spec)
+    definitions = [re.compile(rf"^(?:async\s+)?def\s+{re.escape(n)}\s*\(|^class\s+{re.escape(n)}\b", re.M)
+                   for n in names]
 
     def holds_prompt(i: int) -> bool:
-        lines = {normal_line(line) for line in _source(cells[i]).splitlines()}
-        return bool(marks) and all(m in lines for m in marks)
+        return bool(marks) and all(m in cells.lines[i] for m in marks)
 
     def defines(i: int) -> bool:
-        text = _source(cells[i])
-        return bool(names) and all(re.search(rf"^(?:async\s+)?def\s+{re.escape(n)}\s*\(|^class\s+{re.escape(n)}\b",
-                                             text, re.M) for n in names)
+        return bool(definitions) and all(d.search(cells.sources[i]) for d in definitions)
 
     shown = _prompt_shown(spec)
-    code = [i for i in free if _kind(cells[i]) == "code"]
+    free = cells.free
+    code = [i for i in free if cells.kinds[i] == "code"]
     exact = [i for i in code if holds_prompt(i)]
     if exact:
         return _pick(spec, cells, exact, shown)
@@ -137,35 +145,35 @@ def _code_match(spec: ExerciseSpec, cells: list, free: list[int]) -> _Match:
         if match.index is not None:
             match.note = f"its first line differs from the prompt's {shown}"
         return match
-    elsewhere = [i for i in free if _kind(cells[i]) != "code" and (holds_prompt(i) or defines(i))]
+    elsewhere = [i for i in free if cells.kinds[i] != "code" and (holds_prompt(i) or defines(i))]
     if len(elsewhere) == 1:
         return _Match(reason=f"{_no_id(spec.exercise_id)}; {_cells(elsewhere)} holds its prompt "
-                             f"({shown}) but is a {_kind(cells[elsewhere[0]])} cell; it must be a code cell")
+                             f"({shown}) but is a {cells.kinds[elsewhere[0]]} cell; it must be a code cell")
     return _Match(reason=f"{_no_id(spec.exercise_id)}, and no cell without "
                          f"workbook metadata holds its prompt ({shown}): the exercise cell was deleted, or its "
                          "first line was changed")
 
 
-def _written_match(spec: ExerciseSpec, chapter: Chapter, cells: list, free: set[int]) -> _Match:
+def _written_match(spec: ExerciseSpec, chapter: Chapter, cells: _Cells) -> _Match:
     asked = question(spec)
     if not asked:
         return _Match(reason=f"{_no_id(spec.exercise_id)} (the written answer "
                              "cell was deleted, or re-created without its metadata)")
-    texts = [normal_text(_source(c)) for c in cells]
-    questions = [i for i, text in enumerate(texts) if asked in text and _kind(cells[i]) == "markdown"]
+    texts, free = cells.texts, set(cells.free)
+    questions = [i for i, text in enumerate(texts) if asked in text and cells.kinds[i] == "markdown"]
     if not questions:
         return _Match(reason=f"{_no_id(spec.exercise_id)}, and its question "
                              f"(\"{asked[:60]}...\") is not in it either: the answer cell was deleted")
     answers, problems = [], []
     for q in questions:
         a = q + 1
-        if a >= len(cells):
+        if a >= len(texts):
             problems.append(f"nothing follows the question ({_cells([q])})")
         elif a not in free:
             problems.append(f"the cell below the question ({_cells([a])}) belongs to exercise "
-                            f"{_exercise_id(cells[a])!r}")
-        elif _kind(cells[a]) != "markdown":
-            problems.append(f"the cell below the question ({_cells([a])}) is a {_kind(cells[a])} cell, not a "
+                            f"{_exercise_id(cells.cells[a])!r}")
+        elif cells.kinds[a] != "markdown":
+            problems.append(f"the cell below the question ({_cells([a])}) is a {cells.kinds[a]} cell, not a "
                             "markdown answer")
         elif texts[a] in chapter.prose or asked in texts[a]:
             problems.append(f"the cell below the question ({_cells([a])}) is the chapter's own text, not an answer")
@@ -177,14 +185,16 @@ def _written_match(spec: ExerciseSpec, chapter: Chapter, cells: list, free: set[
     return _pick(spec, cells, answers, "an answer below the question")
 
 
-def _by_content(chapter: Chapter, specs: list[ExerciseSpec], cells: list) -> dict[str, _Match]:
-    free = [i for i, cell in enumerate(cells) if _exercise_id(cell) is None]
+def _by_content(chapter: Chapter, specs: list[ExerciseSpec], notebook_cells: list) -> dict[str, _Match]:
+    if not specs:
+        return {}
+    cells = _Cells(notebook_cells)
     matches = {}
     for spec in specs:
         if spec.kind == "code":
-            matches[spec.exercise_id] = _code_match(spec, cells, free)
+            matches[spec.exercise_id] = _code_match(spec, cells)
         else:
-            matches[spec.exercise_id] = _written_match(spec, chapter, cells, set(free))
+            matches[spec.exercise_id] = _written_match(spec, chapter, cells)
     owners: dict[int, list[str]] = {}
     for exercise_id, match in matches.items():
         if match.index is not None:

@@ -179,7 +179,8 @@ def chapter_from_content(nb, chapters: dict[str, Chapter], prompts: bool = True)
     the chapter whose prompts occur most. A tie answers nothing."""
     ids = set()
     for cell in nb.get("cells", []):
-        meta = cell.get("metadata", {}).get("workbook", {}) if isinstance(cell, dict) else {}
+        meta = cell.get("metadata", {}) if isinstance(cell, dict) else {}
+        meta = meta.get("workbook", {}) if isinstance(meta, dict) else {}
         if isinstance(meta, dict):
             for key in ("id", "check"):
                 if isinstance(meta.get(key), str):

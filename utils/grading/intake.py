@@ -29,12 +29,19 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit] + f" ... [{len(text) - limit} more characters]"
 
 
+IMAGES = ((b"\x89PNG", "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"GIF8", "GIF"))
+ARCHIVES = ((b"\x1f\x8b", "gzip"), (b"7z\xbc\xaf\x27\x1c", "7z"), (b"Rar!", "RAR"))
+
+
 def _zip_message(data: bytes) -> str:
-    try:
+    try:  # the names only: nothing is extracted
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            names = [n for n in archive.namelist() if n.lower().endswith(".ipynb") and "__MACOSX" not in n]
+            members = archive.namelist()
     except (zipfile.BadZipFile, OSError, ValueError, RuntimeError):
-        names = []
+        members = []
+    if "word/document.xml" in members:
+        return f"not a notebook: this is a Word document (.docx), not a notebook; {HAND_IN}"
+    names = [n for n in members if n.lower().endswith(".ipynb") and "__MACOSX" not in n]
     inside = (f"; it holds {', '.join(repr(n) for n in names[:3])}{' ...' if len(names) > 3 else ''}"
               if names else "")
     return (f"not a notebook: this is a zip archive (a compressed folder) renamed or saved as .ipynb{inside}; "
@@ -48,11 +55,18 @@ def _binary_message(data: bytes) -> str | None:
         return f"not a notebook: this is a PDF ({MENU}PDF, or the notebook printed from the browser); {HAND_IN}"
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         return _zip_message(data)
+    for signature, kind in ARCHIVES:
+        if head.startswith(signature):
+            return (f"not a notebook: this is a {kind} archive (a compressed file) renamed or saved as .ipynb; "
+                    f"unpack it and {HAND_IN}")
+    for signature, kind in IMAGES:
+        if head.startswith(signature):
+            return f"not a notebook: the file is not text but an image ({kind}; a screenshot?); {HAND_IN}"
     return None
 
 
-def _text_message(text: str) -> str | None:
-    """What a text file that is not JSON is, when it is a known kind of export."""
+def _text_message(text: str) -> str:
+    """What a text file that is not JSON (and does not start like JSON) is: a known export, or plain text."""
     head = text.lstrip()[:4000]
     lower = head.lower()
     if re.match(r"<!doctype html|<html|<\?xml[^>]*>\s*<!doctype html", lower):
@@ -68,10 +82,8 @@ def _text_message(text: str) -> str | None:
         return f"not a notebook: this is a Markdown export of a notebook ({MENU}Markdown, or jupytext); {HAND_IN}"
     if re.search(r"\\documentclass", head):
         return f"not a notebook: this is a LaTeX export of a notebook ({MENU}LaTeX); {HAND_IN}"
-    if re.match(r"#\s*\S", head) and not head.startswith("{"):
-        return ("not a notebook: this looks like a Markdown or Python text file, not a notebook (a notebook is JSON "
-                "and starts with '{'); " + HAND_IN)
-    return None
+    return ("not a notebook: the file is text but not JSON (a notebook starts with '{'): code or notes saved as "
+            f"a plain text file?; {HAND_IN}")
 
 
 def _json_message(text: str, error: ValueError) -> str:
@@ -112,9 +124,7 @@ def read_submission(path: Path, data: bytes | None = None):
         json.loads(text)
     except ValueError as error:
         if not text.lstrip().startswith(("{", "[", "<<<<<<<")):
-            export = _text_message(text)
-            if export:
-                return None, export
+            return None, _text_message(text)
         return None, _json_message(text, error)
     try:
         nb = nbformat.reads(text, as_version=4, capture_validation_error={})
