@@ -309,6 +309,16 @@ def test_a_written_answer_with_reflowed_question_and_answer_in_a_new_cell():
     assert step.source == nb.cells[index].source and step.notes == [NOTE.format(index + 1)]
 
 
+def test_a_copied_question_and_an_answer_that_quotes_it():
+    nb, where = stripped_00()
+    index = where["warmup.border"]
+    question = nb.cells[index - 1]
+    nb.cells.insert(index, copy.deepcopy(question))  # the question cell duplicated: the answer is below the copy
+    nb.cells[index + 1].source = question.source.split("\n\n")[-1] + "\n\nAnswer: pad with (F-1)/2 zeros."
+    step = step_of(nb, "warmup.border")
+    assert step.source == nb.cells[index + 1].source and step.notes == [NOTE.format(index + 2)]
+
+
 # -- the chapter of a stripped notebook ----------------------------------------------------------------------
 
 def test_chapter_from_prompts_ignores_a_tie_and_an_empty_notebook():

@@ -3,8 +3,8 @@
 The plan is the solution notebook's skeleton with the student's answers put in:
 
 1. the canonical setup cells (from ``solutions/``);
-2. for every exercise, in the solution's order: the student's exercise cell, found by its metadata id
-   (never by position or by text), then the canonical check cell.
+2. for every exercise, in the solution's order: the student's exercise cell, found by its metadata id (by its
+   content where another editor dropped the metadata; never by position alone), then the canonical check cell.
 
 Rules (documented in docs/INSTRUCTORS.md):
 
@@ -19,7 +19,7 @@ Rules (documented in docs/INSTRUCTORS.md):
     define the prompt's function at the start of a line (a ``def`` line whose arguments were changed);
   - a written answer: the markdown cell right below a cell holding the question (the last paragraph of the
     solution's cell above the answer cell, compared with blanks collapsed), unless that cell is the chapter's
-    own prose (the answer cell was deleted);
+    own prose (the answer cell was deleted) or a copy of the question cell;
   - several candidates: the untouched prompt drops out if a changed copy exists; then the code cell right above
     the exercise's check cell wins; if that still leaves several, nothing is matched ("missing", naming the
     cells); one cell that is the match of two exercises is the match of neither;
@@ -175,7 +175,7 @@ def _written_match(spec: ExerciseSpec, chapter: Chapter, cells: _Cells) -> _Matc
         elif cells.kinds[a] != "markdown":
             problems.append(f"the cell below the question ({_cells([a])}) is a {cells.kinds[a]} cell, not a "
                             "markdown answer")
-        elif texts[a] in chapter.prose or asked in texts[a]:
+        elif texts[a] in chapter.prose or texts[a] == texts[q]:  # the next section, or a copy of the question
             problems.append(f"the cell below the question ({_cells([a])}) is the chapter's own text, not an answer")
         else:
             answers.append(a)
