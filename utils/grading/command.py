@@ -95,7 +95,8 @@ def verify_command(out: str, stream=None) -> int:
     return code
 
 
-def release_command(out: str, as_zip: bool = False, stream=sys.stdout) -> int:
+def release_command(out: str, as_zip: bool = False, stream=None) -> int:
+    stream = stream or sys.stdout
     from .release import release
 
     try:
@@ -107,7 +108,8 @@ def release_command(out: str, as_zip: bool = False, stream=sys.stdout) -> int:
     return 0
 
 
-def release_nbgrader_command(out: str, chapters: list[str] | None = None, stream=sys.stdout) -> int:
+def release_nbgrader_command(out: str, chapters: list[str] | None = None, stream=None) -> int:
+    stream = stream or sys.stdout
     from .nbgrader_export import export
 
     try:
