@@ -74,7 +74,7 @@ class Sandbox:
         """The command line that runs ``argv`` in this sandbox with exactly the environment ``env``.
 
         ``hide``: host paths to mask even where they lie inside a bound folder (e.g. a report folder placed in
-        the virtual environment). ``writable``: host folders to bind writable at their own paths (tests use one
+        the virtual environment): a folder appears empty, a file cannot be opened. ``writable``: host folders to bind writable at their own paths (tests use one
         to see what the sandboxed process did); grading binds none.
         """
         if self.name == "none":
@@ -168,6 +168,7 @@ def _layout(project_root: Path) -> tuple[list[str], list[str]]:
         "--dev", "/dev",
         "--perms", "1777", "--size", str(TMP_SIZE), "--tmpfs", "/tmp",  # the student's uid must write it
         "--chdir", "/tmp",
+        "--remount-ro", "/",  # the empty root stays empty: writable space is only the size-limited /tmp
     ]
     return options, visible
 
