@@ -263,7 +263,13 @@ class _Scanner:
 
     def bind(self, node: ast.AST) -> bool:
         changed = False
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
+        if isinstance(node, ast.ImportFrom) and any(alias.name == "*" for alias in node.names):
+            # a star import names nothing itself: like the setup cells', its names yield to the cell's own
+            for name, path in _import_bindings(node):
+                if path not in self.bindings.inherited.setdefault(name, set()):
+                    self.bindings.inherited[name].add(path)
+                    changed = True
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
             for name, path in _import_bindings(node):
                 changed |= self.bindings.bind(name, {path})
         elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr)):
@@ -315,7 +321,7 @@ def _setup_bindings(setup: str | Sequence[str]) -> dict[str, set[str]]:
 
 def static_uses(exercise_id: str, source: str, setup: str | Sequence[str] = ()) -> list[str]:
     """Dotted names of the references forbidden for ``exercise_id`` that the exercise cell's ``source`` refers
-    to, in the order found ([] for a clean cell or one that does not parse). ``setup``: the source of the setup
+    to, sorted ([] for a clean cell or one that does not parse). ``setup``: the source of the setup
     cells that run before it, whose imports the cell may use by their bare names."""
     _load_chapter_checks()
     tree = _parse(source)
@@ -323,7 +329,7 @@ def static_uses(exercise_id: str, source: str, setup: str | Sequence[str] = ()) 
         return []
     scanner = _Scanner(exercise_id, _Bindings(_setup_bindings(setup)))
     scanner.collect(tree)
-    return scanner.uses(tree)
+    return sorted(scanner.uses(tree))
 
 
 # ------------------------------------------------------------------------------------------ runtime tripwire
@@ -398,18 +404,23 @@ class Tripwire:
         hits: set[str] = set()
         previous, previous_threads = sys.getprofile(), threading.getprofile()
 
-        def inside_allowed(frame: types.FrameType) -> bool:
+        def record(frame: types.FrameType) -> None:
             caller = frame.f_back
-            while caller is not None:
+            while allowed and caller is not None:  # reached from inside an allowed helper: the helper's business
                 if id(caller.f_code) in allowed:
-                    return True
+                    return
                 caller = caller.f_back
-            return False
+            hits.add(forbidden[id(frame.f_code)][1])
 
-        def profile(frame, event, arg):
-            if event == "call" and id(frame.f_code) in forbidden and not (allowed and inside_allowed(frame)):
-                hits.add(forbidden[id(frame.f_code)][1])
-            if previous is not None:
+        # Called on every call and return while watching: keep it to one test, with locals only.
+        if previous is None:
+            def profile(frame, event, arg, forbidden=forbidden, record=record, identity=id):
+                if event == "call" and identity(frame.f_code) in forbidden:
+                    record(frame)
+        else:
+            def profile(frame, event, arg, forbidden=forbidden, record=record, identity=id, previous=previous):
+                if event == "call" and identity(frame.f_code) in forbidden:
+                    record(frame)
                 previous(frame, event, arg)
 
         threading.setprofile(profile)
