@@ -449,6 +449,8 @@ EXPORTS = {
     "notes": (lambda: b"# My answers\n\nExercise 1: n - k + 1\n", PLAIN_TEXT),
     "screenshot": (lambda: b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",
                    f"not a notebook: the file is not text but an image (PNG; a screenshot?); {HAND_IN}"),
+    "binary": (lambda: bytes(range(256)) * 4,
+               "not a notebook: the file is not text (a binary file such as an image or an archive?)"),
     "word": (lambda: archive({"[Content_Types].xml": "<Types/>", "word/document.xml": "<w:document/>"}),
              f"not a notebook: this is a Word document (.docx), not a notebook; {HAND_IN}"),
     "gzip": (lambda: gzip.compress(nbformat.writes(blank("00_getting_started")).encode()),

@@ -158,20 +158,21 @@ def _cell_source(cell) -> str:
     return "".join(source) if isinstance(source, list) else str(source)
 
 
-def _prompt_evidence(nb, chapter: Chapter) -> int:
-    """How many of ``chapter``'s exercises show in ``nb`` by their text: the check call, the prompt, the question."""
+def _prompt_evidence(nb, chapters: dict[str, Chapter]) -> dict[str, int]:
+    """For each chapter, how many of its exercises show in ``nb`` by their text: the check call, the prompt
+    (every line of it in one cell), the question of a written answer."""
     sources = [_cell_source(c) for c in nb.get("cells", []) if isinstance(c, dict)]
     called = {m.group(1) for text in sources for m in _CHECK_CALL.finditer(text)}
-    lines = {normal_line(line) for text in sources for line in text.splitlines()}
+    lines = [{normal_line(line) for line in text.splitlines()} for text in sources]
     texts = [normal_text(text) for text in sources]
-    found = 0
-    for spec in chapter.exercises:
-        marks = anchors(spec)
-        asked = question(spec)
-        if (spec.exercise_id in called or (spec.kind == "code" and marks and all(m in lines for m in marks))
-                or (asked and any(asked in text for text in texts))):
-            found += 1
-    return found
+
+    def shows(spec: ExerciseSpec) -> bool:
+        marks, asked = anchors(spec), question(spec)
+        return (spec.exercise_id in called
+                or (spec.kind == "code" and bool(marks) and any(all(m in cell for m in marks) for cell in lines))
+                or bool(asked and any(asked in text for text in texts)))
+
+    return {stem: sum(shows(spec) for spec in chapter.exercises) for stem, chapter in chapters.items()}
 
 
 def chapter_from_content(nb, chapters: dict[str, Chapter], prompts: bool = True) -> str | None:
@@ -188,7 +189,7 @@ def chapter_from_content(nb, chapters: dict[str, Chapter], prompts: bool = True)
     if ids or not prompts:
         scores = {stem: len(ids & {e.exercise_id for e in ch.exercises}) for stem, ch in chapters.items()}
     else:
-        scores = {stem: _prompt_evidence(nb, ch) for stem, ch in chapters.items()}
+        scores = _prompt_evidence(nb, chapters)
     best = max(scores.values(), default=0)
     winners = [stem for stem, score in scores.items() if score == best]
     return winners[0] if best > 0 and len(winners) == 1 else None

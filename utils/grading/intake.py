@@ -119,7 +119,7 @@ def read_submission(path: Path, data: bytes | None = None):
         # a BOM of UTF-16 (Windows editors' "Unicode"): still the same JSON
         text = data.decode("utf-16") if data.startswith((b"\xff\xfe", b"\xfe\xff")) else data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        return None, "not a notebook: the file is not text (a binary file such as an image or a PDF?)"
+        return None, "not a notebook: the file is not text (a binary file such as an image or an archive?)"
     try:
         json.loads(text)
     except ValueError as error:
@@ -154,6 +154,6 @@ def identify(nb, path: Path, chapters: dict[str, Chapter]) -> tuple[str | None, 
             return stem, "content"
     if named:
         known = ", ".join(chapters) or "none"
-        return None, (f"this notebook is chapter {_clip(named, 80)} which this grader does not know (known: {known}): "
+        return None, (f"this notebook is chapter {_clip(" ".join(named.split()), 80)} which this grader does not know (known: {known}): "
                       "update the workbook (git pull) or check the file")
     return None, ""
