@@ -153,7 +153,7 @@ def identify(nb, path: Path, chapters: dict[str, Chapter]) -> tuple[str | None, 
         if stem:
             return stem, "content"
     if named:
-        known = ", ".join(chapters) or "none"
-        return None, (f"this notebook is chapter {_clip(" ".join(named.split()), 80)} which this grader does not know (known: {known}): "
+        known, named = ", ".join(chapters) or "none", _clip(" ".join(named.split()), 80)
+        return None, (f"this notebook is chapter {named} which this grader does not know (known: {known}): "
                       "update the workbook (git pull) or check the file")
     return None, ""
