@@ -25,7 +25,7 @@ CH02 = "utils.checks.ch02_convolution_and_channels"
 CH04 = "utils.checks.ch04_pooling"
 CH08 = "utils.checks.ch08_batch_normalization"
 MAX_FAST = "utils.layers.pooling.max_pool_forward_fast"
-GET_REFERENCE, YOURS_OR_REFERENCE = REFERENCE_LOOKUPS
+GET_REFERENCE, YOURS_OR_REFERENCE, REGISTRY = REFERENCE_LOOKUPS
 CH06_SETUP = ("from utils.checks import check, yours_or_reference\n"
               "from utils.layers import conv_forward_fast, max_pool_forward_fast\n")
 
@@ -146,6 +146,16 @@ STATIC_FORMS = {
                                          "from utils.checks import ch04_pooling as c\n" + POOL_SIGNATURE
                                          + "    return c._torch_max(x, kernel_size, stride, padding)\n",
                                          [f"{CH04}._torch_max"]),
+    "the registry of references": ("pool.avg_pool2d",
+                                   "from utils.checks.core import _REFERENCES as refs\n"
+                                   "def avg_pool2d(x, kernel_size, stride=None, padding=0, count_include_pad=True):\n"
+                                   "    return refs.get('pool.avg_pool2d')(x, kernel_size, stride, padding)\n",
+                                   sorted([REGISTRY, f"{CH04}.avg_pool2d"])),
+    "a module's __dict__": ("pool.avg_pool2d",
+                            "import utils.layers.pooling as P\n"
+                            "def avg_pool2d(x, kernel_size, stride=None, padding=0, count_include_pad=True):\n"
+                            "    return P.__dict__['avg_pool_forward_naive'](x, kernel_size, stride, padding)[0]\n",
+                            ["utils.layers.pooling.avg_pool_forward_naive"]),
     "wrapper": ("bn.forward",
                 "from utils.layers import batchnorm as layers\n\n"
                 "def _normalise(x, gamma, beta, eps):\n"

@@ -131,8 +131,9 @@ def get_reference(exercise_id: str) -> Any:
 _IMPLEMENTED_BY: dict[str, list[str]] = {}
 _BUILDS_ON: dict[str, list[str]] = {}
 _MAY_USE: dict[str, list[str]] = {}
-# The workbook's ways of fetching any reference: never part of an answer.
-REFERENCE_LOOKUPS = ("utils.checks.core.get_reference", "utils.checks.fallback.yours_or_reference")
+# The workbook's ways of fetching any reference (and their registry): never part of an answer.
+REFERENCE_LOOKUPS = ("utils.checks.core.get_reference", "utils.checks.fallback.yours_or_reference",
+                     "utils.checks.core._REFERENCES")
 
 
 def implemented_by(exercise_id: str, *dotted_names: str, builds_on: tuple[str, ...] = ()) -> None:

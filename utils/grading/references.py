@@ -214,6 +214,8 @@ class _Scanner:
             for base in self.paths(node.value):
                 if base == "sys.modules":
                     found.add(key)
+                elif base.endswith(".__dict__"):
+                    found.add(f"{base[:-len('.__dict__')]}.{key}")
                 elif id(resolve(base)) == self.registry:
                     found.add(_REFERENCE_PREFIX + key)
             return found
@@ -230,7 +232,8 @@ class _Scanner:
             elif callee in ("importlib.import_module", "__import__") and first:
                 fromlist = any(k.arg == "fromlist" for k in node.keywords) or len(node.args) >= 4
                 found.add(first if callee != "__import__" or fromlist else first.split(".")[0])
-            elif first and id(resolve(callee)) in self.lookups:
+            elif first and (id(resolve(callee)) in self.lookups
+                            or callee.endswith(".get") and id(resolve(callee[:-len(".get")])) == self.registry):
                 found.add(_REFERENCE_PREFIX + first)
         return found
 
