@@ -153,7 +153,7 @@ def test_bwrap_that_cannot_create_namespaces(tmp_path):
 def test_bwrap_that_runs_nothing_is_not_trusted(tmp_path):
     found = sb.probe(bwrap=fake_bwrap(tmp_path, "exit 0\n"), euid=1000)
     assert found.name == "none"
-    assert found.reason.startswith("bwrap cannot run the sandbox here: the probe saw '', not utils at ")
+    assert found.reason.startswith("bwrap cannot run the sandbox here: the probe saw '', not utils in ")
 
 
 def test_without_user_namespaces(tmp_path, detected):
@@ -176,7 +176,8 @@ def test_wrap_passes_exactly_the_environment_and_the_command():
     found = sb.Sandbox("bubblewrap", "", "/usr/bin/bwrap", ("--unshare-net",), ("/usr",), ("drop", "--"))
     wrapped = found.wrap(["python", "-c", "pass"], env={"A": "1", "B": "x y"})
     assert wrapped == [
-        "/usr/bin/bwrap", "--unshare-net", "--clearenv", "--setenv", "A", "1", "--setenv", "B", "x y",
+        "/usr/bin/bwrap", "--unshare-net", "--remount-ro", "/",
+        "--clearenv", "--setenv", "A", "1", "--setenv", "B", "x y",
         "--", "drop", "--", "python", "-c", "pass",
     ]
     with pytest.raises(ValueError, match="invalid environment variable name 'A=B'"):
@@ -344,12 +345,15 @@ def remove(paths):
 def test_environment_namespaces_and_tmp(sandbox):
     program = """\
         import json, os, socket
-        st = os.statvfs("/tmp")
+        st, shm = os.statvfs("/tmp"), os.statvfs("/dev/shm")
+        import multiprocessing.synchronize
+        lock = multiprocessing.Lock()  # a POSIX semaphore: needs a writable /dev/shm
         namespaces = {}
         for kind in ("net", "pid", "ipc", "uts", "mnt", "cgroup"):
             namespaces[kind] = os.readlink(f"/proc/self/ns/{kind}")
         print(json.dumps({"env": dict(os.environ), "hostname": socket.gethostname(), "cwd": os.getcwd(),
                           "session": os.getsid(0), "tmp bytes": st.f_blocks * st.f_frsize,
+                          "shm bytes": shm.f_blocks * shm.f_frsize,
                           "namespaces": namespaces}))
         """
     inside = run(sandbox, program, host_env={"GRADER_SECRET": "do not leak"})
@@ -360,7 +364,7 @@ def test_environment_namespaces_and_tmp(sandbox):
     assert env == ENV
     # --new-session: the session is the sandbox's own (its init's), not the grader's terminal session
     assert (inside["hostname"], inside["cwd"], inside["session"]) == ("sandbox", "/tmp", 1)
-    assert inside["tmp bytes"] == sb.TMP_SIZE
+    assert (inside["tmp bytes"], inside["shm bytes"]) == (sb.TMP_SIZE, sb.SHM_SIZE)
     for kind in ("net", "pid", "ipc", "uts", "mnt"):
         assert inside["namespaces"][kind] != host_namespaces[kind], kind
 

@@ -1,30 +1,33 @@
-"""The sandbox around the process that runs a submission's code: bubblewrap on Linux, else none (and said so).
+"""The sandbox around the process that runs students' code: bubblewrap on Linux, else none (and said so).
 
-The grader starts one runner process per submission (``python -m utils.grading.runner``) and talks to it over
-its stdin and stdout. ``detect()`` finds out once whether bubblewrap works here; ``Sandbox.wrap(argv, env=...)``
-turns the runner's command line into one that starts it inside the sandbox.
+The grader starts the runner (``python -m utils.grading.runner``, the zygote that forks one runner per
+submission) and talks to it over its standard input. ``detect()`` finds out once whether bubblewrap works
+here; ``Sandbox.wrap(argv, env=...)`` turns the runner's command line into one that starts it in the sandbox.
 
-Inside the bubblewrap sandbox the process has:
+Inside the bubblewrap sandbox the runner and everything it starts have:
 
-- no network (its own network namespace: only its own loopback, not the host's);
-- its own PID, IPC, UTS and (where possible) cgroup namespaces and a new terminal session; bubblewrap's init is
-  PID 1, so when the runner exits, or the grader dies, every process it started is killed with it;
-- an unprivileged identity, uid and gid 65534: a grader running as root starts bubblewrap without a user
-  namespace and drops to 65534 with ``setpriv`` (a user namespace created by root would map 65534 back to root
-  outside, so root-only files would stay readable); a grader running as another user gets a user namespace
-  (``--unshare-user --uid 65534 --gid 65534``), which maps the student to the grader's own unprivileged uid;
-- read-only views of the system's programs and libraries (/usr and the /bin, /lib... links or folders), of the
-  Python installation (``sys.base_prefix``) and virtual environment (``sys.prefix``), and of the project's
+- no network: a network namespace of their own, whose loopback is not the host's;
+- their own PID, IPC, UTS and (where the kernel allows) cgroup namespaces, and a session of their own
+  (``--new-session``: no typing into the grader's terminal). bubblewrap's init is PID 1: when the runner exits
+  it tears the namespace down, killing whatever is left; ``--die-with-parent`` does the same when the process
+  that started bubblewrap dies or kills it;
+- an unprivileged identity, uid and gid 65534, without capabilities. A grader running as root starts bubblewrap
+  without a user namespace and drops to 65534 with ``setpriv``: a user namespace made by root maps 65534 back to
+  root outside, so root-only files would stay readable. A grader running as another user gets a user namespace
+  (``--unshare-user --uid 65534 --gid 65534``) mapping the student to that user's own uid. Nested user
+  namespaces stay allowed: the runner gives each submission one of its own;
+- read-only views of the system's programs and libraries (/usr and the /bin, /lib... links or folders), the
+  Python installation (``sys.base_prefix``) and virtual environment (``sys.prefix``), and the project's
   ``utils`` package at its own path (so the editable install's ``import utils`` works); of /etc only the
-  dynamic linker's cache and the time zone;
+  loader's cache, the time zone and the font configuration;
 - nothing else of the host: not the rest of the project (``solutions/``), other submissions, the report folder,
-  anyone's home, /work or the host's /tmp; a private, size-limited /tmp (also its working directory), its own
-  /proc and a minimal /dev;
+  anyone's home, /work or the host's /tmp; a root folder that is empty and read-only; a private /tmp (the
+  working directory) and /dev/shm of limited size; their own /proc and a minimal /dev;
 - exactly the environment variables the grader passes (``--clearenv``).
 
-Where bubblewrap is missing or cannot create its namespaces (macOS, Windows, containers without user
-namespaces), ``detect()`` returns ``Sandbox("none", reason)``, whose ``wrap`` returns the command unchanged;
-the caller then passes the environment to ``Popen`` itself.
+Where bubblewrap is missing or cannot run here (macOS, Windows, containers without namespaces),
+``detect()`` returns ``Sandbox("none", reason)``, whose ``wrap`` returns the command unchanged; the caller then
+passes the environment to ``Popen`` itself. ``probe`` lists the fallbacks and what each one lacks.
 """
 
 from __future__ import annotations
@@ -36,12 +39,13 @@ import subprocess
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
 from pathlib import Path
+from typing import NamedTuple
 
 STUDENT_UID = 65534  # "nobody" on Debian and most distributions
 STUDENT_GID = 65534
 TMP_SIZE = 256 * 1024 * 1024  # tmpfs pages are memory no rlimit of the runner counts
+SHM_SIZE = 64 * 1024 * 1024  # /dev/shm: multiprocessing's semaphores and torch's worker tensors
 PROBE_TIMEOUT = 60  # seconds; the first import of utils from a cold disk cache can be slow
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -74,8 +78,9 @@ class Sandbox:
         """The command line that runs ``argv`` in this sandbox with exactly the environment ``env``.
 
         ``hide``: host paths to mask even where they lie inside a bound folder (e.g. a report folder placed in
-        the virtual environment): a folder appears empty, a file cannot be opened. ``writable``: host folders to bind writable at their own paths (tests use one
-        to see what the sandboxed process did); grading binds none.
+        the virtual environment): a folder appears empty, a file cannot be opened. ``writable``: host folders
+        to bind writable at their own paths (tests use one to see what the sandboxed process did); grading
+        binds none.
         """
         if self.name == "none":
             return list(argv)
@@ -94,7 +99,8 @@ class Sandbox:
                     command += ["--tmpfs", name]
                 elif os.path.lexists(name):
                     command += ["--ro-bind", "/dev/null", name]
-        command.append("--clearenv")
+        # Last: the empty root stays empty (folders for the binds above are made before it turns read-only).
+        command += ["--remount-ro", "/", "--clearenv"]
         for key, value in env.items():
             if not key or "=" in key:
                 raise ValueError(f"invalid environment variable name {key!r}")
@@ -150,7 +156,9 @@ def _python_paths() -> list[str]:
 def _layout(project_root: Path) -> tuple[list[str], list[str]]:
     """The filesystem options every candidate shares, and the host paths they make visible."""
     root = os.path.realpath(project_root)
-    utils_dir = os.path.join(root, "utils")
+    # utils where the editable install may name it: the path as given and the resolved one
+    utils_dirs = list(dict.fromkeys((os.path.abspath(os.path.join(project_root, "utils")),
+                                     os.path.join(root, "utils"))))
     python = sorted(_python_paths(), key=len)
     outside = [path for path in python if not _inside(path, root)]
     made: set[str] = set()
@@ -161,14 +169,17 @@ def _layout(project_root: Path) -> tuple[list[str], list[str]]:
         options += ["--tmpfs", root]
         made = {folder for folder in made if not _inside(folder, root)}
     inside, inside_visible = _bind_options([path for path in python if _inside(path, root)], made)
-    options += [*inside, *_parents(utils_dir, made), "--ro-bind", utils_dir, utils_dir]
-    visible += [*inside_visible, utils_dir]
+    options += inside
+    visible += inside_visible
+    for utils_dir in utils_dirs:
+        options += [*_parents(utils_dir, made), "--ro-bind", utils_dir, utils_dir]
+        visible.append(utils_dir)
     options += [
         "--proc", "/proc",
         "--dev", "/dev",
+        "--perms", "1777", "--size", str(SHM_SIZE), "--tmpfs", "/dev/shm",
         "--perms", "1777", "--size", str(TMP_SIZE), "--tmpfs", "/tmp",  # the student's uid must write it
         "--chdir", "/tmp",
-        "--remount-ro", "/",  # the empty root stays empty: writable space is only the size-limited /tmp
     ]
     return options, visible
 
@@ -204,8 +215,7 @@ def _candidates(euid: int, setpriv: str | None) -> list[_Candidate]:
                 "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--")
         found.append(_Candidate("bubblewrap", "", _namespace_options(False) + caps, drop, STUDENT_UID))
     if euid != 0:
-        # --disable-userns (bwrap 0.8) keeps the student from making user namespaces of its own.
-        found.append(_Candidate("bubblewrap", "", _namespace_options(True) + ["--disable-userns"], (), STUDENT_UID))
+        # Not --disable-userns: the runner gives each submission a nested user and PID namespace of its own.
         found.append(_Candidate("bubblewrap", "", _namespace_options(True), (), STUDENT_UID))
     else:
         why = "setpriv not found" if not setpriv else "setpriv cannot drop privileges here"
@@ -241,7 +251,8 @@ def probe(project_root: Path | None = None, *, bwrap: str | None = None, euid: i
     if os.path.realpath(root) in _python_paths():
         return Sandbox("none", f"the Python environment is the project folder {root}: solutions/ would be visible")
     layout, visible = _layout(root)
-    expected = os.path.join(os.path.realpath(root), "utils", "__init__.py")
+    expected = {os.path.join(os.path.abspath(root), "utils", "__init__.py"),
+                os.path.join(os.path.realpath(root), "utils", "__init__.py")}
     # The check the runner depends on: Python starts, imports utils from the bound package, cannot see the
     # project's other folders, and runs as the intended uid.
     program = (
@@ -266,8 +277,8 @@ def probe(project_root: Path | None = None, *, bwrap: str | None = None, euid: i
             continue
         words = done.stdout.split()
         uid = "any" if candidate.uid is None else str(candidate.uid)
-        if len(words) != 3 or words[0] != expected or words[1] != "False" or uid not in ("any", words[2]):
-            errors.append(f"the probe saw {done.stdout.strip()!r}, not utils at {expected}, no solutions/, uid {uid}")
+        if len(words) != 3 or words[0] not in expected or words[1] != "False" or uid not in ("any", words[2]):
+            errors.append(f"the probe saw {done.stdout.strip()!r}, not utils in {root}, no solutions/, uid {uid}")
             continue
         return sandbox
     detail = "; ".join(dict.fromkeys(errors))
