@@ -23,7 +23,7 @@ from nbconvert.preprocessors import ClearMetadataPreprocessor
 from utils.authoring.build import student_version
 from utils.authoring.regions import BEGIN, END, MARKDOWN_BEGIN, MARKDOWN_END
 from utils.grading.assemble import assemble
-from utils.grading.chapters import load_chapters
+from utils.grading.chapters import Chapter, ExerciseSpec, load_chapters
 from utils.grading.discover import Submission
 from utils.grading.grade import Limits, grade_submission
 from utils.grading.intake import identify, read_submission
@@ -317,6 +317,16 @@ def test_a_copied_question_and_an_answer_that_quotes_it():
     nb.cells[index + 1].source = question.source.split("\n\n")[-1] + "\n\nAnswer: pad with (F-1)/2 zeros."
     step = step_of(nb, "warmup.border")
     assert step.source == nb.cells[index + 1].source and step.notes == [NOTE.format(index + 2)]
+
+
+def test_a_written_answer_without_a_question_above_it_is_not_guessed():
+    """A written exercise whose solution has no prose cell right above it has nothing to be recognised by."""
+    chapter = Chapter("99_test", (), (ExerciseSpec("test.q", "markdown", 1.0, None, "YOUR ANSWER HERE"),))
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("My answer.")])
+    step = assemble(chapter, nb).steps[0]
+    assert step.source is None
+    assert step.missing_reason == ("no cell with exercise id 'test.q' in the notebook (the written answer cell was "
+                                   "deleted, or re-created without its metadata)")
 
 
 # -- the chapter of a stripped notebook ----------------------------------------------------------------------

@@ -35,8 +35,7 @@ class ExerciseSpec:
     points: float
     check_source: str | None  # the solution's check cell (code exercises)
     prompt: str = ""  # the exercise cell as the student receives it (solution regions replaced)
-    before: str = ""  # the solution's cell just above the exercise cell (a written answer's question)
-    after: str = ""  # the solution's cell just below it (a code exercise's check cell)
+    before: str = ""  # the prose cell just above the exercise cell in the solution (a written answer's question)
 
 
 @dataclass(frozen=True)
@@ -68,12 +67,13 @@ def load_chapter(path: Path) -> Chapter:
     setup = tuple(c.source for c in nb.cells if role(c) == "setup" and c.cell_type == "code")
     cells = nb.cells
 
-    def neighbour(index: int) -> str:
-        return cells[index].source if 0 <= index < len(cells) else ""
+    def prose_above(index: int) -> str:
+        above = cells[index - 1] if index > 0 else None
+        return above.source if above is not None and above.cell_type == "markdown" and not role(above) else ""
 
     specs = tuple(ExerciseSpec(e.exercise_id, e.cell_type, e.points, checks.get(e.exercise_id),
-                               strip_solutions(cells[e.cell_index].source, e.cell_type),
-                               neighbour(e.cell_index - 1), neighbour(e.cell_index + 1)) for e in exercises)
+                               strip_solutions(cells[e.cell_index].source, e.cell_type), prose_above(e.cell_index))
+                  for e in exercises)
     prose = frozenset(normal_text(c.source) for c in cells if c.cell_type == "markdown" and role(c) != "exercise")
     return Chapter(path.stem, setup, specs, hashlib.sha256(path.read_bytes()).hexdigest(), prose)
 
