@@ -92,6 +92,7 @@ class Result:
     sha256: str = ""  # of the bytes graded (read once, before any student code ran)
     sandbox: str = ""  # what isolated the student's code: "bubblewrap" or "none"
     info: dict = field(default_factory=dict)  # what discovery knew of the file (original names, flags, ...)
+    phases: dict = field(default_factory=dict)  # seconds spent: runner start, setup cells, exercise cells, checks
 
     @property
     def points(self) -> float:
@@ -223,6 +224,12 @@ class _Session:
         self.replay: list[str] = []
         self.restarts = 0
         self.broken = ""  # why no runner is available any more
+        self.phases = {"runner start": 0.0, "setup cells": 0.0, "exercise cells": 0.0, "checks": 0.0}
+
+    def _spent(self, phase: str, since: float) -> float:
+        now = time.monotonic()
+        self.phases[phase] += now - since
+        return now
 
     def remaining(self) -> float:
         return self.deadline - time.monotonic()
@@ -234,17 +241,21 @@ class _Session:
         """Fork a runner, run the setup cells, arm the reference tripwire and replay earlier exercises."""
         self.stop()
         try:
+            since = time.monotonic()
             self.host = _host()
             self.channel = self.host.fork(self.limits.memory_mb, time.monotonic() + 60)
+            since = self._spent("runner start", since)
             for code in self.plan.setup:
                 self.channel.deadline = time.monotonic() + max(0.0, min(SETUP_TIMEOUT, self.remaining()))
                 run = self.channel.execute(code)
                 if run.get("state") != "ok":
                     raise RuntimeError(f"a setup cell of the solution failed ({_error_text(run)})")
             self.channel.install_tripwire([s.exercise_id for s in self.plan.steps if s.kind == "code"])
+            since = self._spent("setup cells", since)
             for code in self.replay:
                 self.channel.deadline = self.cell_deadline()
                 self.channel.execute(code)
+            self._spent("exercise cells", since)
         except RunnerLost as lost:
             self.stop()
             self.broken = f"the grading process could not be prepared ({lost.state} {lost.detail})".strip()
@@ -280,6 +291,7 @@ class _Session:
         try:
             exercise = self.channel.execute(step.source)
         except RunnerLost as lost:
+            self._spent("exercise cells", started)
             row.seconds = time.monotonic() - started
             row.status, row.message = self._fatal(lost.state, "your exercise cell", limit)
             self.restart()
@@ -288,12 +300,14 @@ class _Session:
         row.output = _clip(exercise.get("output", ""), 2000) + (f"\n[{dropped} more characters of output dropped]"
                                                                if dropped else "")
         self.replay.append(step.source)
+        checking = self._spent("exercise cells", started)
         self.channel.deadline = self.cell_deadline()
         try:
             row.status, row.message = _judge(step, self.channel, exercise)
         except RunnerLost as lost:
             row.status, row.message = self._fatal(lost.state, "checking your answer", limit)
             self.restart()
+        self._spent("checks", checking)
         row.seconds = time.monotonic() - started
         row.points = step.points if row.status == PASSED else 0.0
         return row
@@ -308,7 +322,7 @@ class _Session:
                        f"(does your code call os._exit(), crash the interpreter{cap}?)")
 
 
-def run_plan(plan: Plan, limits: Limits, started: float) -> tuple[list[Row], int]:
+def run_plan(plan: Plan, limits: Limits, started: float, phases: dict | None = None) -> tuple[list[Row], int]:
     session = _Session(plan, limits, started + limits.timeout)
     rows = []
     try:
@@ -327,6 +341,8 @@ def run_plan(plan: Plan, limits: Limits, started: float) -> tuple[list[Row], int
             rows.append(row)
     finally:
         session.stop()
+        if phases is not None:
+            phases.update({k: round(v, 3) for k, v in session.phases.items()})
     return rows, session.restarts
 
 
@@ -335,7 +351,7 @@ def grade_submission(submission: Submission, limits: Limits, root: Path | None =
     started = time.monotonic()
     chapters = load_chapters(root) if root else load_chapters()
     result = Result(submission.label, submission.student, "-", "", sha256=getattr(submission, "sha256", ""),
-                    info=dict(getattr(submission, "info", None) or {}))
+                    sandbox=detect_sandbox().name, info=dict(getattr(submission, "info", None) or {}))
     try:
         nb, problem = read_submission(Path(submission.path), getattr(submission, "data", None))
         stem, source = identify(nb, Path(submission.path), chapters)
@@ -352,7 +368,7 @@ def grade_submission(submission: Submission, limits: Limits, root: Path | None =
                 original = nb.get("metadata", {}).get("orig_nbformat")
                 if isinstance(original, int) and original < 4:
                     result.notes.append(f"converted from notebook format v{original}")
-                result.rows, result.restarts = run_plan(assemble(chapter, nb), limits, started)
+                result.rows, result.restarts = run_plan(assemble(chapter, nb), limits, started, result.phases)
     except Exception as error:  # a grader bug must not lose the submission
         detail = "".join(traceback.format_exception_only(type(error), error)).strip()
         message = f"grader error (please report): {detail}"

@@ -1,0 +1,226 @@
+"""The trusted judge: verdicts are computed outside the student's process, so nothing a submission does to
+numpy, ``utils``, ``json`` or builtins over there can change them; and the wire between the two sides
+carries data only.
+
+Each forging submission below holds a WRONG ``n_outputs`` (``n - k``) and the untouched prompts for the other
+exercises, plus one way of forging a verdict: the honest verdict is "failed" for n_outputs and "not attempted"
+for the rest. A second batch holds the same patches next to correct code: there the honest verdict is
+"passed", so the patches do not break honest grading either.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from tests.grading import fixtures
+from utils.grading import wire
+from utils.grading.discover import Submission
+from utils.grading.grade import Limits, detect_sandbox, grade_submission
+from utils.grading.judge import parse_check_cell
+
+WRONG = "def n_outputs(n, k):\n    return n - k\n"
+RIGHT = "def n_outputs(n, k):\n    return n - k + 1\n"
+SOLUTIONS = fixtures.REPO_ROOT / "solutions" / f"{fixtures.CHAPTER}.ipynb"
+
+FORGERIES = {
+    "isclose": "import numpy as np\nnp.isclose = lambda a, b, **k: np.ones(np.broadcast(a, b).shape, bool)\n"
+               "np.allclose = np.array_equal = lambda *a, **k: True\n",
+    "get_check": "import utils.checks as c, utils.checks.core as core\n"
+                 "core.get_check = c.get_check = lambda exercise_id: (lambda answer: 'forged')\n",
+    "helpers": "import utils.checks.ch00_getting_started as m, utils.checks.compare as cmp\n"
+               "for module in (m, cmp):\n"
+               "    module.assert_equal = module.assert_array_matches = lambda *a, **k: None\n"
+               "    module.call = lambda fn, *a, case, **k: None\n",
+    "code": "import utils.checks.core as core\n"
+            "for exercise_id in core.registered_ids():\n"
+            "    try:\n"
+            "        core.get_check(exercise_id).__code__ = (lambda answer: 'forged').__code__\n"
+            "    except ValueError:  # a check that is a closure\n"
+            "        pass\n",
+    "run_check_code": "import utils.checks.core as core\n"
+                      "core.run_check.__code__ = (lambda exercise_id, answer: "
+                      "core.CheckResult(exercise_id, 'passed', 'passed')).__code__\n",
+    "json": "import json\njson.dumps = lambda *a, **k: "
+            "'{\"id\": \"warmup.n_outputs\", \"status\": \"passed\", \"message\": \"passed\"}'\n"
+            "json.loads = lambda *a, **k: {'id': 'warmup.n_outputs', 'status': 'passed', 'message': 'passed'}\n",
+    "builtins": "import builtins\nbuiltins.print = lambda *a, **k: None\nbuiltins.isinstance = lambda *a: True\n",
+    "fake_verdicts": "for exercise_id in ('warmup.n_outputs', 'warmup.slide', 'warmup.layer'):\n"
+                     "    print(f'\\u2714 {exercise_id} passed (12 cases)')\n"
+                     "    print('@@workbook-grade-0000@@' + '{\"id\": \"' + exercise_id + '\", \"status\": \"passed\"}')\n",
+    "check_rebound": "import utils.checks\ndef check(*args, **kwargs):\n    print('\\u2714 passed')\n"
+                     "utils.checks.check = check\n",
+    # a hostile answer object: equal to everything, an array of anything, a length that lies
+    "hostile_value": "class Everything:\n    def __eq__(self, other): return True\n"
+                     "    def __array__(self, *a, **k): raise SystemExit\n    def __len__(self): return 1\n"
+                     "    def __int__(self): return 0\n",
+}
+HOSTILE_ANSWER = "def n_outputs(n, k):\n    return Everything()\n"
+
+
+def _notebook(first_cell: str):
+    nb = fixtures.student()
+    fixtures.cell(nb, "warmup.n_outputs").source = first_cell
+    return nb
+
+
+def _grade(tmp_path, name: str, nb) -> dict[str, tuple[str, str]]:
+    path = tmp_path / f"{name}_{fixtures.CHAPTER}.ipynb"
+    data = fixtures._text(nb)
+    path.write_bytes(data)
+    result = grade_submission(Submission(path, name, path.name), Limits(cell_timeout=fixtures.CELL_TIMEOUT_S))
+    return {row.exercise: (row.status, row.message) for row in result.rows}
+
+
+@pytest.fixture(scope="module")
+def forged(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("forged")
+    results = {}
+    for name, patch in FORGERIES.items():
+        answer = HOSTILE_ANSWER if name == "hostile_value" else WRONG
+        results[name] = _grade(folder, name, _notebook(patch + answer))
+        results[name + "+right"] = _grade(folder, name + "_right", _notebook(patch + RIGHT))
+    return results
+
+
+@pytest.mark.parametrize("name", sorted(FORGERIES))
+def test_a_forgery_gets_the_verdict_the_wrong_code_deserves(forged, name):
+    rows = forged[name]
+    status, message = rows["warmup.n_outputs"]
+    if name == "builtins":  # isinstance() True for everything breaks the student's own process: 0 points
+        assert status == "error" and "kernel died" in message, message
+        assert all(s in ("error", "not attempted") for s, _ in rows.values()), rows
+        return
+    assert status == "failed", (name, status, message)
+    if name != "hostile_value":
+        assert "expected 3, got 2" in message, message
+    else:
+        assert "Everything" in message, message  # named as in the notebook, not as the judge's stand-in
+    assert rows["warmup.slide"][0] == "not attempted", rows["warmup.slide"]
+    assert rows["warmup.layer"][0] == "not attempted", rows["warmup.layer"]
+
+
+@pytest.mark.parametrize("name", sorted(set(FORGERIES) - {"hostile_value", "builtins"}))
+def test_the_same_patches_next_to_right_code_still_pass(forged, name):
+    status, message = forged[name + "+right"]["warmup.n_outputs"]
+    assert status == "passed", (name, status, message)
+
+
+def test_a_patch_does_not_leak_into_the_next_submission(tmp_path):
+    _grade(tmp_path, "first", _notebook(FORGERIES["isclose"] + FORGERIES["code"] + WRONG))
+    rows = _grade(tmp_path, "second", fixtures.completed())
+    assert rows["warmup.n_outputs"][0] == rows["warmup.slide"][0] == rows["warmup.layer"][0] == "passed"
+
+
+needs_sandbox = pytest.mark.skipif(detect_sandbox().name == "none",
+                                   reason=f"no sandbox here: {detect_sandbox().reason}")
+
+
+@needs_sandbox
+def test_answers_cannot_be_read_from_the_solutions(tmp_path):
+    steal = (f"import json\nnb = json.load(open({str(SOLUTIONS)!r}))\n"
+             "exec(next(''.join(c['source']) for c in nb['cells'] "
+             "if c.get('metadata', {}).get('workbook', {}).get('id') == 'warmup.n_outputs'))\n")
+    rows = _grade(tmp_path, "thief", _notebook(steal))
+    status, message = rows["warmup.n_outputs"]
+    assert status == "error" and "FileNotFoundError" in message, message
+
+
+@needs_sandbox
+def test_the_workbook_cannot_be_rewritten_from_a_submission(tmp_path):
+    target = fixtures.REPO_ROOT / "utils" / "checks" / "ch00_getting_started.py"
+    before = target.read_bytes()
+    rows = _grade(tmp_path, "vandal", _notebook(f"open({str(target)!r}, 'a').write('\\n# x\\n')\n" + RIGHT))
+    assert target.read_bytes() == before
+    status, message = rows["warmup.n_outputs"]
+    assert status == "error" and ("PermissionError" in message or "Read-only" in message), message
+
+
+def test_every_solution_check_cell_names_its_answer():
+    from utils.grading.chapters import load_chapters
+
+    for chapter in load_chapters().values():
+        for spec in chapter.exercises:
+            if spec.kind == "code":
+                calls = parse_check_cell(spec.check_source or "")
+                assert [c[0] for c in calls] == [spec.exercise_id], (chapter.stem, spec.exercise_id, calls)
+                assert calls[0][1].isidentifier(), calls
+
+
+# ---------------------------------------------------------------- the wire
+
+
+def _round_trip(value, handle=None):
+    encoder = wire.Encoder(handle)
+    tree = json.loads(json.dumps(encoder.encode(value)))
+    return wire.Decoder(encoder.blobs).decode(tree)
+
+
+def test_data_keeps_its_type_dtype_and_layout():
+    base = np.arange(24, dtype=np.int32).reshape(4, 6)
+    values = {
+        "float64": np.linspace(0, 1, 6).reshape(2, 3), "int32": base, "bool": base > 3,
+        "strided": base[:, ::2], "fortran": np.asfortranarray(base), "scalar": np.float32(2.5),
+        "int64 scalar": np.int64(7), "tensor": torch.arange(6.0).reshape(2, 3),
+        "tensor strided": torch.arange(12.0).reshape(3, 4)[:, 1::2], "grad": torch.ones(2, requires_grad=True),
+        "parameter": torch.nn.Parameter(torch.zeros(3)), "tuple": (1, 2.5, "x", None, True),
+        "set": {"-inf", "0"}, "nested": {"a": [np.zeros(2), (torch.ones(1),)], 3: Ellipsis},
+        "nan": float("nan"), "dtype": torch.float64, "np dtype": np.dtype("float32"),
+    }
+    for label, value in values.items():
+        back = _round_trip(value)
+        assert type(back) is type(value), label
+        if isinstance(value, np.ndarray):
+            assert back.dtype == value.dtype and np.array_equal(back, value), label
+            assert back.flags.c_contiguous == value.flags.c_contiguous, label
+            assert back.flags.f_contiguous == value.flags.f_contiguous, label
+        elif isinstance(value, torch.Tensor):
+            assert back.dtype == value.dtype and torch.equal(back.detach(), value.detach()), label
+            assert back.is_contiguous() == value.is_contiguous() and back.requires_grad == value.requires_grad
+        elif label == "nan":
+            assert np.isnan(back)
+        elif label == "nested":
+            assert np.array_equal(back["a"][0], np.zeros(2)) and back[3] is Ellipsis
+        else:
+            assert back == value, label
+
+
+def test_a_generator_travels_as_its_state():
+    rng = np.random.default_rng(5)
+    rng.random(3)
+    back = _round_trip(rng)
+    assert np.array_equal(back.random(4), rng.random(4))
+
+
+def test_objects_that_are_not_data_are_refused_without_a_handle_table():
+    for value in (lambda x: x, object(), np.dtype(object)):
+        with pytest.raises(wire.WireError):
+            wire.Encoder().encode(value)
+
+
+@pytest.mark.parametrize("node, blobs, text", [
+    ({"$": "ndarray", "dtype": "|O", "shape": [1], "b": 0}, [b"\0" * 8], "not a plain numeric dtype"),
+    ({"$": "ndarray", "dtype": "[('a', '<f8')]", "shape": [1], "b": 0}, [b"\0" * 8], "dtype"),
+    ({"$": "ndarray", "dtype": "<f8", "shape": [4], "b": 0}, [b"\0" * 8], "header says"),
+    ({"$": "ndarray", "dtype": "<f8", "shape": [2, 2], "strides": [1, 100], "b": 0}, [b"\0" * 16], "header says"),
+    ({"$": "ndarray", "dtype": "<f8", "shape": [-1], "b": 0}, [b""], "bad shape"),
+    ({"$": "ndarray", "dtype": "<f8", "shape": [1], "b": 3}, [b"\0" * 8], "blob index"),
+    ({"$": "tensor", "dtype": "object", "shape": [1], "b": 0}, [b"\0" * 8], "unknown torch dtype"),
+    ({"$": "np_generator", "state": {"$": "dict", "k": ["bit_generator"], "v": ["os.system"]}}, [], "bit generator"),
+    ({"$": "pickle", "v": "cos\nsystem\n"}, [], "unknown tag"),
+    ({"$": "handle", "side": "runner", "id": 1}, [], "unexpected handle"),
+    ([1, 2], [], "unexpected list"),
+])
+def test_hostile_frames_are_refused(node, blobs, text):
+    with pytest.raises(wire.WireError, match=text):
+        wire.Decoder(blobs).decode(node)
+
+
+def test_exceptions_travel_as_name_and_message_only():
+    error = _round_trip(SystemExit("bye"))
+    assert type(error).__name__ == "SystemExit" and isinstance(error, Exception)  # never the real SystemExit
+    assert str(error) == "bye"
+    assert type(_round_trip(ValueError("v"))) is ValueError
