@@ -23,7 +23,6 @@ import contextlib
 import functools
 import importlib
 import importlib.util
-import inspect
 import sys
 import threading
 import types
@@ -53,8 +52,9 @@ def _importable(module: str) -> bool:
 
 
 @functools.lru_cache(maxsize=4096)
-def resolve(dotted: str) -> Any:
-    """The object a dotted name under ``utils`` denotes (importing workbook modules as needed), else None."""
+def resolve(dotted: str, may_import: bool = False) -> Any:
+    """The object a dotted name under ``utils`` denotes, else None. Only the workbook's own declarations may
+    import a module (``may_import``): a path from a student's source only reaches modules already loaded."""
     parts = dotted.split(".")
     if parts[0] != "utils":
         return None
@@ -65,7 +65,7 @@ def resolve(dotted: str) -> Any:
             nxt = getattr(obj, part, _MISSING)
             if nxt is _MISSING and isinstance(obj, types.ModuleType):
                 nxt = sys.modules.get(prefix, _MISSING)
-                if nxt is _MISSING and _importable(prefix):
+                if nxt is _MISSING and may_import and _importable(prefix):
                     nxt = importlib.import_module(prefix)
         except Exception:  # a module that fails to import, a property that raises: not a reference
             return None
@@ -77,7 +77,7 @@ def resolve(dotted: str) -> Any:
 
 def _declared(name: str) -> Any:
     """The object a declared name stands for; a ``@reference`` that no import path reaches (a lambda) too."""
-    obj = resolve(name)
+    obj = resolve(name, may_import=True)
     if obj is None:
         obj = next((ref for ref in list(_REFERENCES.values()) if dotted_name(ref) == name), None)
     return obj
@@ -197,7 +197,7 @@ class _Scanner:
         self.exercise_id = exercise_id
         self.bindings = bindings
         self.forbidden = _forbidden_objects(exercise_id)
-        self.lookups = {id(resolve(name)) for name in REFERENCE_LOOKUPS}
+        self.lookups = {id(_declared(name)) for name in REFERENCE_LOOKUPS}
         self.registry = id(_REFERENCES)
 
     # ---- what an expression denotes, as dotted paths
@@ -284,9 +284,10 @@ class _Scanner:
                     changed |= self.bindings.bind(name, value if isinstance(target, ast.Name) else set())
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             changed |= self.bindings.bind(node.name, set())
-            if not isinstance(node, ast.ClassDef):
-                for arg in node.args.posonlyargs + node.args.args + node.args.kwonlyargs:
-                    changed |= self.bindings.bind(arg.arg, set())
+        elif isinstance(node, ast.arguments):
+            every = node.posonlyargs + node.args + node.kwonlyargs + [a for a in (node.vararg, node.kwarg) if a]
+            for arg in every:
+                changed |= self.bindings.bind(arg.arg, set())
         elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
             for name in _target_names(node.target):
                 changed |= self.bindings.bind(name, set())
@@ -392,7 +393,7 @@ class Tripwire:
         for exercise_id in exercise_ids:
             if exercise_id not in self._forbidden:
                 self._forbidden[exercise_id] = _code_table(_forbidden_pairs(exercise_id))
-                allowed = _code_table((name, resolve(name)) for name in allowed_helpers(exercise_id))
+                allowed = _code_table((name, _declared(name)) for name in allowed_helpers(exercise_id))
                 self._allowed[exercise_id] = {k: v for k, v in allowed.items() if k not in self._forbidden[exercise_id]}
 
     def watched(self, exercise_id: str) -> list[str]:
