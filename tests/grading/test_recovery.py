@@ -148,7 +148,7 @@ def test_shuffled_cells_and_extra_cells():
         next(b for b in blocks if b[0] is originals[index - 1]).append(originals[index])
     random.Random(15).shuffle(blocks)
     extras = [nbformat.v4.new_code_cell("print(max_pool2d(np.ones((1, 1, 4, 4)), 2).shape)"),
-              nbformat.v4.new_markdown_cell("My notes: ask about `def max_pool2d(x, kernel_size, stride=None, padding=0):`"),
+              nbformat.v4.new_markdown_cell("Ask about `def max_pool2d(x, kernel_size, stride=None, padding=0):`"),
               nbformat.v4.new_code_cell("import numpy as np\nx = np.arange(16.0).reshape(1, 1, 4, 4)")]
     cells = []
     for number, block in enumerate(blocks):
@@ -273,8 +273,8 @@ def test_a_stripped_code_exercise_turned_markdown():
     nb.cells[index] = nbformat.v4.new_markdown_cell(nb.cells[index].source)
     step = step_of(nb, "warmup.n_outputs")
     assert step.source is None
-    assert step.missing_reason == (f"no cell with exercise id 'warmup.n_outputs' in the notebook; cell {index + 1} holds its "
-                                   "prompt "
+    assert step.missing_reason == (f"no cell with exercise id 'warmup.n_outputs' in the notebook; cell {index + 1} "
+                                   "holds its prompt "
                                    "(`def n_outputs(n, k):`) but is a markdown cell; it must be a code cell")
 
 
@@ -430,7 +430,7 @@ ENDS_EARLY = ("not a notebook: invalid JSON: the file ends early at line {} (it 
 EXPORTS = {
     "html": (lambda: exported(HTMLExporter),
              f"not a notebook: this is an HTML export of a notebook ({MENU}HTML); {HAND_IN}"),
-    "webpage": (lambda: b"<!DOCTYPE html>\n<html><head><title>alice/00.ipynb at main</title></head><body></body></html>",
+    "webpage": (lambda: b"<!DOCTYPE html>\n<html><head><title>alice/00.ipynb</title></head><body></body></html>",
                 "not a notebook: this is a web page (HTML), perhaps saved from the browser (a notebook viewer, "
                 f"GitHub or Colab page); {HAND_IN}"),
     "script": (lambda: exported(ScriptExporter), EXPORT_SCRIPT),
