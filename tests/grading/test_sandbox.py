@@ -7,6 +7,8 @@ cannot fail is a defect). Tests that need bubblewrap skip with the reason ``dete
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
 import os
 import signal
@@ -34,13 +36,17 @@ UNSANDBOXED = sb.Sandbox("none", "the control run of each test")
 TIMEOUT = 180  # seconds; only a guard against a hung test on a loaded machine
 
 
-def run(sandbox: sb.Sandbox, program: str, *args: str, host_env: dict | None = None, **wrap) -> dict:
-    """Run ``program`` (which prints one JSON object last) in ``sandbox``; return that object."""
+def run(sandbox: sb.Sandbox, program: str, *args: str, host_env: dict | None = None, edit=None, **wrap) -> dict:
+    """Run ``program`` (which prints one JSON object last) in ``sandbox``; return that object.
+
+    ``edit``: a change to the wrapped command line (the weakened sandboxes at the end of this file)."""
     argv = sandbox.wrap([sys.executable, "-c", textwrap.dedent(program), *args], env=ENV, **wrap)
+    argv = edit(argv) if edit else argv
     # The control run gets ENV itself; the sandbox gets the host's environment plus a secret it must not see.
     env = dict(ENV) if sandbox.name == "none" else {**os.environ, **(host_env or {})}
+    # Started from the project's folder, as a grader may be: the sandbox must not start there.
     done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env,
-                          cwd=tempfile.gettempdir(), timeout=TIMEOUT, start_new_session=True)
+                          cwd=REPO_ROOT, timeout=TIMEOUT, start_new_session=True)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -222,28 +228,32 @@ def torch_free_conv(n, c, h, w):
     return np.repeat(out[:, None], 4, axis=1).tolist()
 
 
-def test_no_network(sandbox):
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(1)
-    port = server.getsockname()[1]
-    program = """\
-        import json, socket, sys
-        result = {"interfaces": sorted(name for _, name in socket.if_nameindex())}
-        targets = [("host", ("127.0.0.1", int(sys.argv[1]))), ("outside", ("192.0.2.1", 80))]
-        for name, address in targets[: len(sys.argv) - 1]:
-            s = socket.socket(); s.settimeout(5)
-            try:
-                s.connect(address); result[name] = "connected"
-            except OSError as error:
-                result[name] = type(error).__name__
-        print(json.dumps(result))
-        """
-    try:
-        inside = run(sandbox, program, str(port), "and outside")
-        control = run(UNSANDBOXED, program, str(port))  # the host itself only: outside may be reachable
-    finally:
-        server.close()
+NETWORK = """\
+    import json, socket, sys
+    result = {"interfaces": sorted(name for _, name in socket.if_nameindex())}
+    targets = [("host", ("127.0.0.1", int(sys.argv[1]))), ("outside", ("192.0.2.1", 80))]
+    for name, address in targets[: len(sys.argv) - 1]:
+        s = socket.socket(); s.settimeout(5)
+        try:
+            s.connect(address); result[name] = "connected"
+        except OSError as error:
+            result[name] = type(error).__name__
+    print(json.dumps(result))
+    """
+
+
+@pytest.fixture
+def port():
+    """A port a server listens on at the host's 127.0.0.1."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        yield server.getsockname()[1]
+
+
+def test_no_network(sandbox, port):
+    inside = run(sandbox, NETWORK, str(port), "and outside")
+    control = run(UNSANDBOXED, NETWORK, str(port))  # the host itself only: outside may be reachable
     assert inside["interfaces"] == ["lo"]
     assert inside["host"] == "ConnectionRefusedError"  # the sandbox's own loopback: nobody listens there
     assert inside["outside"] in ("OSError", "TimeoutError")  # network unreachable: no route out
@@ -276,22 +286,24 @@ def host_paths(tmp_path):
     home.rmdir()
 
 
+LOOK = """\
+    import json, os, sys
+    paths = json.loads(sys.argv[1])
+    listed = {}
+    for folder in sys.argv[2:]:
+        try:
+            listed[folder] = sorted(os.listdir(folder))
+        except OSError as error:
+            listed[folder] = type(error).__name__
+    print(json.dumps({"exists": {name: os.path.exists(path) for name, path in paths.items()},
+                      "listed": listed}))
+    """
+
+
 def test_sees_only_the_system_python_and_utils(sandbox, host_paths):
-    program = """\
-        import json, os, sys
-        paths = json.loads(sys.argv[1])
-        listed = {}
-        for folder in sys.argv[2:]:
-            try:
-                listed[folder] = sorted(os.listdir(folder))
-            except OSError as error:
-                listed[folder] = type(error).__name__
-        print(json.dumps({"exists": {name: os.path.exists(path) for name, path in paths.items()},
-                          "listed": listed}))
-        """
     folders = [str(REPO_ROOT), str(REPO_ROOT.parent), "/etc", "/"]
-    inside = run(sandbox, program, json.dumps(host_paths), *folders)
-    control = run(UNSANDBOXED, program, json.dumps(host_paths), *folders)
+    inside = run(sandbox, LOOK, json.dumps(host_paths), *folders)
+    control = run(UNSANDBOXED, LOOK, json.dumps(host_paths), *folders)
     assert inside["exists"] == dict.fromkeys(host_paths, False)
     assert control["exists"] == dict.fromkeys(host_paths, True)
     # Of the project only utils and the virtual environment (when it lives there) are visible.
@@ -305,31 +317,9 @@ def test_sees_only_the_system_python_and_utils(sandbox, host_paths):
 
 
 def test_python_and_utils_are_read_only_tmp_is_private(sandbox):
-    name = f"_sandbox_write_test_{uuid.uuid4().hex}"
-    targets = {
-        "utils": str(REPO_ROOT / "utils" / f"{name}.py"),
-        "utils checks": str(REPO_ROOT / "utils" / "checks" / f"{name}.py"),
-        "site-packages": os.path.join(sysconfig.get_paths()["purelib"], f"{name}.pth"),
-        "python": os.path.join(sys.base_prefix, "lib", f"{name}.py"),
-        "usr": f"/usr/{name}",
-        "etc": f"/etc/{name}",
-        "root folder": f"/{name}",
-    }
-    result = run(sandbox, """\
-        import json, os, sys
-        result = {}
-        for label, path in json.loads(sys.argv[1]).items():
-            try:
-                with open(path, "w") as f:
-                    f.write("planted")
-                result[label] = "written"
-            except OSError as error:
-                result[label] = type(error).__name__
-        with open("/tmp/" + sys.argv[2], "w") as f:
-            f.write("scratch")
-        result["tmp"] = open("/tmp/" + sys.argv[2]).read()
-        print(json.dumps(result))
-        """, json.dumps(targets), name)
+    targets = write_targets()
+    name = Path(targets["utils"]).name
+    result = run(sandbox, WRITE, json.dumps(targets), name)
     leaked = [path for path in [*targets.values(), os.path.join(tempfile.gettempdir(), name)] if os.path.exists(path)]
     remove(leaked)
     assert leaked == []
@@ -337,39 +327,105 @@ def test_python_and_utils_are_read_only_tmp_is_private(sandbox):
     assert set(result.values()) <= {"OSError", "PermissionError"}, result  # EROFS is a plain OSError
 
 
+def write_targets() -> dict[str, str]:
+    """Where a submission would plant code: utils, site-packages, the Python installation, the system.
+    Hidden names that nothing imports or runs (not .py, not .pth), in case a sandbox lets one through."""
+    name = f".sandbox-write-test-{uuid.uuid4().hex}"
+    return {
+        "utils": str(REPO_ROOT / "utils" / name),
+        "utils checks": str(REPO_ROOT / "utils" / "checks" / name),
+        "site-packages": os.path.join(sysconfig.get_paths()["purelib"], name),
+        "python": os.path.join(sys.base_prefix, "lib", name),
+        "usr": f"/usr/{name}",
+        "etc": f"/etc/{name}",
+        "root folder": f"/{name}",
+    }
+
+
+WRITE = """\
+    import json, os, sys
+    result = {}
+    for label, path in json.loads(sys.argv[1]).items():
+        try:
+            with open(path, "w") as f:
+                f.write("planted")
+            result[label] = "written"
+        except OSError as error:
+            result[label] = type(error).__name__
+    with open("/tmp/" + sys.argv[2], "w") as f:
+        f.write("scratch")
+    result["tmp"] = open("/tmp/" + sys.argv[2]).read()
+    print(json.dumps(result))
+    """
+
+
 def remove(paths):
     for path in paths:
         os.unlink(path)
 
 
+ENVIRONMENT = """\
+    import json, os, socket
+    st, shm = os.statvfs("/tmp"), os.statvfs("/dev/shm")
+    import multiprocessing.synchronize
+    lock = multiprocessing.Lock()  # a POSIX semaphore: needs a writable /dev/shm
+    namespaces = {}
+    for kind in ("net", "pid", "ipc", "uts", "mnt", "cgroup"):
+        namespaces[kind] = os.readlink(f"/proc/self/ns/{kind}")
+    print(json.dumps({"env": dict(os.environ), "hostname": socket.gethostname(), "cwd": os.getcwd(),
+                      "session": os.getsid(0), "tmp bytes": st.f_blocks * st.f_frsize,
+                      "shm bytes": shm.f_blocks * shm.f_frsize,
+                      "namespaces": namespaces}))
+    """
+
+
 def test_environment_namespaces_and_tmp(sandbox):
-    program = """\
-        import json, os, socket
-        st, shm = os.statvfs("/tmp"), os.statvfs("/dev/shm")
-        import multiprocessing.synchronize
-        lock = multiprocessing.Lock()  # a POSIX semaphore: needs a writable /dev/shm
-        namespaces = {}
-        for kind in ("net", "pid", "ipc", "uts", "mnt", "cgroup"):
-            namespaces[kind] = os.readlink(f"/proc/self/ns/{kind}")
-        print(json.dumps({"env": dict(os.environ), "hostname": socket.gethostname(), "cwd": os.getcwd(),
-                          "session": os.getsid(0), "tmp bytes": st.f_blocks * st.f_frsize,
-                          "shm bytes": shm.f_blocks * shm.f_frsize,
-                          "namespaces": namespaces}))
-        """
-    inside = run(sandbox, program, host_env={"GRADER_SECRET": "do not leak"})
-    host_namespaces = run(UNSANDBOXED, program)["namespaces"]
-    env = inside["env"]
+    inside = run(sandbox, ENVIRONMENT, host_env={"GRADER_SECRET": "do not leak"})
+    assert environment_properties(inside) == dict.fromkeys(environment_properties(inside), True)
+
+
+@functools.cache
+def host_namespaces() -> dict[str, str]:
+    return run(UNSANDBOXED, ENVIRONMENT)["namespaces"]
+
+
+def environment_properties(inside: dict) -> dict[str, bool]:
+    """Which of the sandbox's promises the ENVIRONMENT program's findings keep."""
+    env = dict(inside["env"])
     env.pop("LC_CTYPE", None)  # Python's own C-locale coercion (PEP 538) may add it
-    assert env.pop("PWD") == "/tmp"  # bwrap's --chdir sets it
-    assert env == ENV
-    # --new-session: the session is the sandbox's own (its init's), not the grader's terminal session
-    assert (inside["hostname"], inside["cwd"], inside["session"]) == ("sandbox", "/tmp", 1)
-    assert (inside["tmp bytes"], inside["shm bytes"]) == (sb.TMP_SIZE, sb.SHM_SIZE)
+    pwd = env.pop("PWD", None)  # bwrap's --chdir sets it
+    host = host_namespaces()
+    found = {
+        "exactly the grader's variables": env == ENV and pwd in (None, inside["cwd"]),
+        "hostname": inside["hostname"] == "sandbox",
+        "working directory": inside["cwd"] == "/tmp",
+        # --new-session: the sandbox's own session (its init's), not the grader's terminal session
+        "session": inside["session"] == 1,
+        "tmp size": inside["tmp bytes"] == sb.TMP_SIZE,
+        "shm size": inside["shm bytes"] == sb.SHM_SIZE,
+    }
     for kind in ("net", "pid", "ipc", "uts", "mnt"):
-        assert inside["namespaces"][kind] != host_namespaces[kind], kind
+        found[f"{kind} namespace"] = inside["namespaces"][kind] != host[kind]
+    return found
 
 
-def test_runs_as_an_unprivileged_user(detected, tmp_path):
+IDENTITY = """\
+    import json, os, sys
+    result = {"uid": os.getuid(), "gid": os.getgid(), "groups": os.getgroups()}
+    result["capabilities"] = [line.split()[1] for line in open("/proc/self/status")
+                              if line.startswith(("CapEff", "CapPrm", "CapBnd"))]
+    for name in ("secret.txt", "public.txt"):
+        try:
+            result[name] = open(os.path.join(sys.argv[1], name)).read()
+        except OSError as error:
+            result[name] = type(error).__name__
+    print(json.dumps(result))
+    """
+
+
+@pytest.fixture
+def shared(tmp_path, detected) -> Path:
+    """A folder, bound into the sandbox for the test, with a root-only file and a public one."""
     if os.geteuid() != 0:
         pytest.skip("needs root to make a root-only file")
     if detected.name != "bubblewrap":
@@ -380,20 +436,12 @@ def test_runs_as_an_unprivileged_user(detected, tmp_path):
     (shared / "secret.txt").write_text("root only")
     (shared / "secret.txt").chmod(0o600)
     (shared / "public.txt").write_text("anyone")
-    program = """\
-        import json, os, sys
-        result = {"uid": os.getuid(), "gid": os.getgid(), "groups": os.getgroups()}
-        result["capabilities"] = [line.split()[1] for line in open("/proc/self/status")
-                                  if line.startswith(("CapEff", "CapPrm", "CapBnd"))]
-        for name in ("secret.txt", "public.txt"):
-            try:
-                result[name] = open(os.path.join(sys.argv[1], name)).read()
-            except OSError as error:
-                result[name] = type(error).__name__
-        print(json.dumps(result))
-        """
-    inside = run(detected, program, str(shared), writable=[shared])
-    control = run(UNSANDBOXED, program, str(shared))
+    return shared
+
+
+def test_runs_as_an_unprivileged_user(detected, shared):
+    inside = run(detected, IDENTITY, str(shared), writable=[shared])
+    control = run(UNSANDBOXED, IDENTITY, str(shared))
     assert (inside["uid"], inside["gid"]) == (sb.STUDENT_UID, sb.STUDENT_GID)
     assert inside["groups"] in ([], [sb.STUDENT_GID])
     assert inside["capabilities"] == ["0000000000000000"] * 3
@@ -476,3 +524,82 @@ def test_hide_masks_paths_inside_what_is_bound(detected, tmp_path):
                           "visible": open(os.path.join(folder, "visible.txt")).read()}))
         """, str(shared), writable=[shared], hide=[shared / "out", shared / "answers.py"])
     assert result == {"out": [], "answers": "PermissionError", "visible": "shown"}
+
+
+# --- each test catches the sandbox that lacks what it tests ---------------------------------------------------
+# One option taken out, or one folder bound in, at a time: the test of that promise must then see the hole.
+
+
+def weakened(sandbox: sb.Sandbox, *, drop: tuple[str, ...] = (), add: tuple[str, ...] = (), prefix=None):
+    options = list(sandbox.options)
+    if drop:
+        starts = [i for i in range(len(options)) if tuple(options[i:i + len(drop)]) == drop]
+        assert starts, f"{drop} is not among the sandbox's options"
+        del options[starts[0]:starts[0] + len(drop)]
+    return dataclasses.replace(sandbox, options=(*options, *add),
+                               prefix=sandbox.prefix if prefix is None else tuple(prefix))
+
+
+def test_without_a_network_namespace_the_host_is_reachable(detected, port):
+    assert run(weakened(detected, drop=("--unshare-net",)), NETWORK, str(port))["host"] == "connected"
+
+
+def test_without_a_pid_namespace_a_detached_process_survives(detected):
+    token = f"sandbox-survivor-{uuid.uuid4().hex}"
+    try:
+        run(weakened(detected, drop=("--unshare-pid",)), DETACH, token)
+        escaped = processes_with(token)
+    finally:
+        kill_all(processes_with(token))
+    assert len(escaped) == 1
+
+
+def test_without_setpriv_root_only_files_are_readable(detected, shared):
+    inside = run(weakened(detected, prefix=()), IDENTITY, str(shared), writable=[shared])
+    assert (inside["uid"], inside["secret.txt"]) == (0, "root only")
+
+
+@pytest.mark.parametrize("folder, seen", [
+    (str(REPO_ROOT), ["solutions", "readme", "tests"]),
+    (str(Path.home()), ["home"]),
+    ("/tmp", ["other submission", "report folder", "host tmp"]),
+    ("/etc", ["shadow", "hosts"]),
+], ids=["project", "home", "tmp", "etc"])
+def test_with_a_host_folder_bound_its_files_are_visible(detected, host_paths, folder, seen):
+    # As root: the student's uid alone would hide the root-only folders among these; this is about the mounts.
+    inside = run(weakened(detected, add=("--ro-bind", folder, folder), prefix=()), LOOK, json.dumps(host_paths))
+    assert [name for name, exists in inside["exists"].items() if exists] == seen
+
+
+def test_with_utils_bound_writable_code_can_be_planted(detected):
+    utils_dir = str(REPO_ROOT / "utils")
+    targets = write_targets()
+    try:
+        # As root, as a grader's own uid in a user namespace is: only the read-only mount protects utils.
+        result = run(weakened(detected, add=("--bind", utils_dir, utils_dir), prefix=()), WRITE,
+                     json.dumps(targets), Path(targets["utils"]).name)
+    finally:
+        remove([path for path in targets.values() if os.path.exists(path)])
+    assert (result["utils"], result["utils checks"]) == ("written", "written")
+
+
+def without(*words: str):
+    """An edit of the wrapped command line that removes one run of ``words``."""
+    def edit(argv: list[str]) -> list[str]:
+        start = next(i for i in range(len(argv)) if tuple(argv[i:i + len(words)]) == words)
+        return argv[:start] + argv[start + len(words):]
+    return edit
+
+
+@pytest.mark.parametrize("edit, broken", [
+    (without("--clearenv"), "exactly the grader's variables"),
+    (without("--new-session"), "session"),
+    (without("--unshare-ipc"), "ipc namespace"),
+    (without("--chdir", "/tmp"), "working directory"),
+    (without("--size", str(sb.TMP_SIZE)), "tmp size"),
+], ids=["clearenv", "new-session", "unshare-ipc", "chdir", "tmp size"])
+def test_each_environment_promise_is_tested(detected, edit, broken):
+    inside = run(detected, ENVIRONMENT, host_env={"GRADER_SECRET": "do not leak"}, edit=edit)
+    found = environment_properties(inside)
+    assert not found.pop(broken)
+    assert all(found.values()), found  # only the promise that was broken
