@@ -224,3 +224,39 @@ def test_exceptions_travel_as_name_and_message_only():
     assert type(error).__name__ == "SystemExit" and isinstance(error, Exception)  # never the real SystemExit
     assert str(error) == "bye"
     assert type(_round_trip(ValueError("v"))) is ValueError
+
+
+# ---------------------------------------------------------------- answers that are the workbook's own
+
+BORROWED = {
+    # seen in the source by the judge
+    "direct": "from utils.shapes import conv_output_size\ndef n_outputs(n, k):\n    return conv_output_size(n, k)\n",
+    "alias": "import utils.shapes as s\nn_outputs = s.conv_output_size\n",
+    "wrapper": "def helper(n, k):\n    from utils import shapes\n    return shapes.conv_output_size(n, k)\n\n"
+               "def n_outputs(n, k):\n    return helper(n, k)\n",
+    # only the runner's tripwire sees it: the name is built at run time
+    "dynamic": "import importlib\ndef n_outputs(n, k):\n"
+               "    module = importlib.import_module('utils.' + 'sha' + 'pes')\n"
+               "    return getattr(module, 'conv_' + 'output_size')(n, k)\n",
+    # the tripwire switched off from inside the answer: that is reported too
+    "tamper": "import sys\ndef n_outputs(n, k):\n    sys.setprofile(None)\n    return n - k + 1\n",
+}
+
+
+@pytest.fixture(scope="module")
+def borrowed(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("borrowed")
+    return {name: _grade(folder, name, _notebook(source))["warmup.n_outputs"] for name, source in BORROWED.items()}
+
+
+@pytest.mark.parametrize("name", sorted(BORROWED))
+def test_an_answer_that_calls_the_reference_is_not_credited(borrowed, name):
+    status, message = borrowed[name]
+    assert status == "failed" and message.startswith("not credited"), message
+    named = "sys.setprofile" if name == "tamper" else "utils.shapes.conv_output_size"
+    assert named in message, message
+
+
+def test_allowed_helpers_and_own_code_are_credited(tmp_path):
+    own = "import numpy as np\nfrom utils.plotting import frame\ndef n_outputs(n, k):\n    return int(np.subtract(n, k)) + 1\n"
+    assert _grade(tmp_path, "own", _notebook(own))["warmup.n_outputs"][0] == "passed"

@@ -45,12 +45,7 @@ from .chapters import load_chapters
 from .discover import Submission
 from .intake import identify, read_submission
 from .judge import Channel, Host, RunnerLost, parse_check_cell
-
-try:
-    from .references import static_uses
-except ImportError:  # pragma: no cover - until the detector lands
-    def static_uses(exercise_id, source):
-        return []
+from .references import not_yours_message, static_uses
 
 MAX_RESTARTS = 3
 SETUP_TIMEOUT = 300.0  # the solution's own setup cells are trusted: they get this, not the per-cell limit
@@ -136,7 +131,7 @@ def _error_text(reply: dict) -> str:
     return f"{reply.get('ename', '')}: {evalue}" if evalue else str(reply.get("ename", ""))
 
 
-def _judge(step: Step, channel: Channel, exercise: dict) -> tuple[str, str]:
+def _judge(step: Step, channel: Channel, exercise: dict, setup: tuple[str, ...] = ()) -> tuple[str, str]:
     """Run the exercise's check here, in the judge, on a stand-in for the student's answer."""
     raised = exercise.get("state") == "error"
     calls = [c for c in parse_check_cell(step.check_source or "") if c[0] == step.exercise_id]
@@ -154,7 +149,7 @@ def _judge(step: Step, channel: Channel, exercise: dict) -> tuple[str, str]:
         hint = NAME_HINT if isinstance(error, NameError) else ""
         return ERROR, (f"the check could not run: {type(error).__name__}: {error} (did you rename or delete what the "
                        f"exercise defines?)" + hint)
-    used = static_uses(step.exercise_id, step.source or "")
+    used = static_uses(step.exercise_id, step.source or "", setup)
     channel.exercise, channel.hits = step.exercise_id, set()
     try:
         result = run_check(step.exercise_id, answer)
@@ -167,9 +162,7 @@ def _judge(step: Step, channel: Channel, exercise: dict) -> tuple[str, str]:
         channel.exercise = None
     called = sorted(set(used) | channel.hits)
     if called and status in (PASSED, FAILED):
-        return FAILED, (f"not credited: your answer calls the workbook's own implementation of this exercise "
-                        f"({', '.join(called)}); write it yourself (the exercise's spec lists what from utils you "
-                        "may use)")
+        return FAILED, not_yours_message(called)
     if status == NOT_ATTEMPTED:
         if raised and exercise.get("ename") != "NotImplementedError":
             return ERROR, f"your exercise cell raised {_error_text(exercise)}"
@@ -303,7 +296,7 @@ class _Session:
         checking = self._spent("exercise cells", started)
         self.channel.deadline = self.cell_deadline()
         try:
-            row.status, row.message = _judge(step, self.channel, exercise)
+            row.status, row.message = _judge(step, self.channel, exercise, self.plan.setup)
         except RunnerLost as lost:
             row.status, row.message = self._fatal(lost.state, "checking your answer", limit)
             self.restart()
