@@ -14,8 +14,8 @@ import pytest
 
 from utils.checks.core import (REFERENCE_LOOKUPS, _BUILDS_ON, _IMPLEMENTED_BY, _MAY_USE, get_reference,
                                implemented_by, may_use, registered_ids, run_check)
-from utils.grading.references import (TAMPERED, Tripwire, allowed_helpers, forbidden_references, not_yours_message,
-                                      resolve, static_uses)
+from utils.grading.references import (TAMPERED, Tripwire, allowed_helpers, forbidden_references, not_yours,
+                                      not_yours_message, resolve, static_uses)
 
 ROOT = Path(__file__).resolve().parents[2]
 SOLUTIONS = sorted((ROOT / "solutions").glob("0[0-8]_*.ipynb"))
@@ -74,7 +74,8 @@ def test_no_allowed_helper_is_also_forbidden(exercise_id):
 
 def test_builds_on_forbids_what_the_spec_asks_you_to_reuse():
     # "use your corr2d": the workbook's corr2d (and the layers that compute it) are not yours in convolve2d
-    assert {f"{CH02}.corr2d", "utils.layers.convolution.conv_forward_fast"} <= set(forbidden_references("conv.convolve2d"))
+    convolve = set(forbidden_references("conv.convolve2d"))
+    assert {f"{CH02}.corr2d", "utils.layers.convolution.conv_forward_fast"} <= convolve
     # conv2d reuses multi_in, which reuses corr2d
     assert f"{CH02}.ref_corr2d" in forbidden_references("conv.conv2d")
     sgd = forbidden_references("backprop.sgd_step")
@@ -170,7 +171,8 @@ STATIC_FORMS = {
                                                  "import importlib\n"
                                                  "def batchnorm_eval(x, mean, var, gamma, beta, eps=1e-5):\n"
                                                  "    module = importlib.import_module('utils.layers.batchnorm')\n"
-                                                 "    return getattr(module, 'batchnorm_eval')(x, mean, var, gamma, beta)\n",
+                                                 "    return getattr(module, 'batchnorm_eval')(x, mean, var, gamma,"
+                                                 " beta)\n",
                                                  ["utils.layers.batchnorm.batchnorm_eval"]),
     "sys.modules": ("bn.fold",
                     "import sys\n"
@@ -198,7 +200,8 @@ STATIC_FORMS = {
                                                   "    return get_reference('conv.corr2d')(x, k[::-1, ::-1])\n",
                                                   sorted([GET_REFERENCE, f"{CH02}.corr2d"])),
     "an IPython magic does not hide it": ("pool.max_pool2d",
-                                          "%load_ext autoreload\n!echo hi\nfrom utils.checks.ch04_pooling import max_pool2d\n",
+                                          "%load_ext autoreload\n!echo hi\n"
+                                          "from utils.checks.ch04_pooling import max_pool2d\n",
                                           [f"{CH04}.max_pool2d"]),
     "sgd_step computing the backward pass with the workbook's layers": (
         "backprop.sgd_step",
@@ -269,7 +272,8 @@ def test_a_reference_of_an_unrelated_exercise_names_the_lookup_only():
 
 def test_a_student_source_never_makes_the_judge_import_a_module():
     before = set(sys.modules)
-    source = ("import utils.cli\nimport utils.__main__\nfrom utils.grading import runner\nfrom utils.data import make_subset\n"
+    source = ("import utils.cli\nimport utils.__main__\nfrom utils.grading import runner\n"
+              "from utils.data import make_subset\n"
               "from utils.jupyter_kernel import *\nimport utils.no_such_module as m\nutils.cli.main()\n")
     assert static_uses("pool.max_pool2d", source) == []
     assert sorted(name for name in set(sys.modules) - before if name.startswith("utils")) == []
@@ -479,6 +483,17 @@ def test_the_references_pass_their_checks_and_the_tripwire_names_them(tripwire):
 def test_the_message_names_what_was_called():
     message = not_yours_message([MAX_FAST, GET_REFERENCE, MAX_FAST])
     assert message == ("not credited: the answer uses the workbook's own implementation "
-                       f"(`{GET_REFERENCE}`, `{MAX_FAST}`) instead of computing the result itself. "
-                       "The exercise's spec says which `utils` helpers you may use.")
-    assert "\n" not in message
+                       f"(`{GET_REFERENCE}`, `{MAX_FAST}`) instead of computing the result itself; "
+                       "the exercise's spec says which `utils` helpers you may use.")
+    assert not_yours_message([TAMPERED]) == ("not credited: the answer switched off the grader's watch for the "
+                                             "workbook's implementations (sys.setprofile) while it ran.")
+
+
+def test_not_yours_joins_both_detectors_and_keeps_only_names_it_knows():
+    cheat = "from utils.layers import max_pool_forward_fast\n" + POOL_SIGNATURE + "    return x\n"
+    honest = POOL_SIGNATURE + "    return x\n"
+    assert not_yours("pool.max_pool2d", honest) is None
+    assert not_yours("pool.max_pool2d", honest, hits=["anything\nthe student's process says", "os.system"]) is None
+    assert MAX_FAST in not_yours("pool.max_pool2d", cheat)
+    message = not_yours("pool.max_pool2d", honest, hits=[f"{CH04}.max_pool2d", TAMPERED])
+    assert f"`{CH04}.max_pool2d`" in message and "sys.setprofile" in message and "\n" not in message

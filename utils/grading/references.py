@@ -13,7 +13,7 @@ pass its check. Each chapter's check module declares, next to the check, what im
   (by code object), which also catches names built at run time. It runs in the student's process, so like
   everything there it is evidence against an answer, never for one.
 
-A grader fails an answer that either detector reports, with ``not_yours_message(names)``.
+A grader fails an answer that either detector reports: ``not_yours(id, source, setup, hits)`` gives the message.
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ from typing import Any, Iterable, Iterator, Sequence
 from utils.checks.core import (_BUILDS_ON, _REFERENCES, REFERENCE_LOOKUPS, _load_chapter_checks, allowed_helpers,
                                dotted_name, forbidden_references)
 
-__all__ = ["static_uses", "Tripwire", "forbidden_references", "allowed_helpers", "resolve", "not_yours_message",
-           "TAMPERED"]
+__all__ = ["static_uses", "Tripwire", "forbidden_references", "allowed_helpers", "resolve", "not_yours",
+           "not_yours_message", "TAMPERED"]
 
 _MISSING = object()
 # Parts of `utils` that a student's source must never make the judge import (a CLI entry point, the grader).
@@ -440,7 +440,24 @@ class Tripwire:
 
 # ------------------------------------------------------------------------------------------------ verdicts
 def not_yours_message(names: Iterable[str]) -> str:
-    """The failure message of an answer that called the workbook's own implementation."""
-    listed = ", ".join(f"`{name}`" for name in sorted(set(names)))
-    return (f"not credited: the answer uses the workbook's own implementation ({listed}) instead of computing "
-            "the result itself. The exercise's spec says which `utils` helpers you may use.")
+    """The failure message (one line) of an answer that called the workbook's own implementation."""
+    names = set(names)
+    parts = []
+    called = sorted(names - {TAMPERED})
+    if called:
+        listed = ", ".join(f"`{name}`" for name in called)
+        parts.append(f"the answer uses the workbook's own implementation ({listed}) instead of computing the "
+                     "result itself; the exercise's spec says which `utils` helpers you may use")
+    if TAMPERED in names:
+        parts.append("the answer switched off the grader's watch for the workbook's implementations "
+                     "(sys.setprofile) while it ran")
+    return "not credited: " + "; and ".join(parts) + "."
+
+
+def not_yours(exercise_id: str, source: str, setup: str | Sequence[str] = (), hits: Iterable[str] = ()) -> str | None:
+    """The failure message for an answer whose cell (static scan) or run (the tripwire's ``hits``, as the
+    student's process reported them) used a forbidden reference, else None. Reported names that are not
+    forbidden for this exercise are dropped: the student's process cannot put words into the message."""
+    known = set(forbidden_references(exercise_id)) | {TAMPERED}
+    names = set(static_uses(exercise_id, source, setup)) | {name for name in hits if name in known}
+    return not_yours_message(names) if names else None
