@@ -11,7 +11,7 @@ from pathlib import Path
 from . import UNREADABLE
 from .chapters import chapter_from_name, load_chapters
 from .discover import discover
-from .grade import Limits, Result, Row, grade_all
+from .grade import Limits, Result, Row, detect_sandbox, grade_all
 from .report import MANIFEST, check_out, verify, write_reports
 
 
@@ -56,6 +56,12 @@ def grade_command(paths: list[str], out: str, jobs: int = 1, limits: Limits | No
     print(f"grading {len(gradable)} file(s) with {jobs} worker(s); per-cell limit {limits.cell_timeout:g} s, "
           f"per-notebook limit {limits.timeout:g} s, memory cap "
           f"{str(limits.memory_mb) + ' MB' if limits.memory_mb else 'off'}", file=stream, flush=True)
+    sandbox = detect_sandbox()
+    if sandbox.name == "none":
+        print(f"sandbox: none ({sandbox.reason}): student code runs with your user's rights; every report records "
+              "'sandbox: none' (see docs/INSTRUCTORS.md, Trust boundary)", file=stream, flush=True)
+    else:
+        print(f"sandbox: {sandbox.name}" + (f" ({sandbox.reason})" if sandbox.reason else ""), file=stream, flush=True)
     for item in ignored:
         print(f"ignored: {item.label} ({item.reason})", file=stream)
     for submission in submissions:
