@@ -3,7 +3,7 @@
     python benchmarks/grading.py [--jobs 1 2] [--cell-timeout 10]
 
 1. a complete workbook: every solution notebook handed in by one student (budget: at most 2 minutes on
-   one core with --jobs 1);
+   one core with --jobs 1; goal: under 2 s per chapter notebook per core);
 2. a folder of 20 generated submissions with mixed faults across every chapter (correct, untouched,
    syntax error, infinite loop, os._exit, deleted cell, invalid JSON, output flood, sys.exit, wrong answer).
 """
@@ -94,8 +94,18 @@ def bench(label: str, folder: Path, jobs: int, limits: Limits) -> float:
     for result in results:
         statuses = ", ".join(sorted({r.status for r in result.rows}))
         print(f"  {result.seconds:6.1f} s  {Path(result.file).name:55s} {result.points:g} pts  [{statuses}]")
-    print(f"  total {total:.1f} s wall, {total / max(1, len(results)):.1f} s per submission (wall / count), "
+    count = max(1, len(results))
+    print(f"  total {total:.1f} s wall, {total / count:.2f} s per submission (wall / count), "
           f"{sum(r.seconds for r in results):.1f} s summed over submissions")
+    print(f"  per chapter notebook per core: {total * jobs / count:.2f} s (wall x workers / submissions; goal < 2 s)")
+    phases: dict[str, float] = {}
+    for result in results:
+        for phase, seconds in result.phases.items():
+            phases[phase] = phases.get(phase, 0.0) + seconds
+    if phases:
+        print("  where the time went (summed): " + ", ".join(f"{k} {v:.1f} s" for k, v in phases.items())
+              + f"; the rest ({sum(r.seconds for r in results) - sum(phases.values()):.1f} s) is reading, "
+              "assembling and each worker's one runner start")
     return total
 
 

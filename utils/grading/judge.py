@@ -198,8 +198,7 @@ class Channel:
             return self.handles.get(node.get("id"))
         if type(node.get("id")) is not int:
             raise wire.WireError("bad handle")
-        kind = RemoteCallable if node.get("callable") is True else Remote
-        return kind(self, node)
+        return _stand_in_class(str(node.get("type", "object")), node.get("callable") is True)(self, node)
 
     def send(self, header: dict, values: dict | None = None) -> None:
         encoder = wire.Encoder(self._handle_node)
@@ -410,6 +409,21 @@ class RemoteCallable(Remote):
 
     def __call__(self, *args, **kwargs):
         return self._w_channel.call(self, args, kwargs)
+
+
+_STAND_IN_CLASSES: dict[tuple[str, bool], type] = {}
+
+
+def _stand_in_class(type_path: str, is_callable: bool) -> type:
+    """A stand-in class named as the student's object's class, so that messages such as "expected a numpy
+    array, got Sequential" read as they do in the student's notebook."""
+    name = type_path.rsplit(".", 1)[-1]
+    name = name if name.isidentifier() else "object"
+    key = (name, is_callable)
+    if key not in _STAND_IN_CLASSES:
+        base = RemoteCallable if is_callable else Remote
+        _STAND_IN_CLASSES[key] = type(name, (base,), {"__module__": "student"})
+    return _STAND_IN_CLASSES[key]
 
 
 # ---------------------------------------------------------------- check cells

@@ -390,6 +390,8 @@ class Runner:
 
             self.shell = InteractiveShell.instance(colors="NoColor")
             self.shell._showtraceback = lambda *args, **kwargs: None  # errors go back as data, not as text
+            # figures are never looked at while grading: keep the Agg backend (no GUI, no inline display)
+            self.shell.register_magic_function(lambda line="": None, "line", "matplotlib")
         return self.shell
 
     def execute(self, code: str) -> dict:
