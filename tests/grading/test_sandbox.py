@@ -178,6 +178,17 @@ def test_without_user_namespaces(tmp_path, detected):
     assert "--unshare-user" not in found.options and "--unshare-net" in found.options
 
 
+def test_a_package_the_sandbox_cannot_see(tmp_path, monkeypatch, detected):
+    # Installed where the sandbox does not look (e.g. on PYTHONPATH): the runner could not import it.
+    (tmp_path / "outside_package").mkdir()
+    (tmp_path / "outside_package" / "__init__.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(sb, "RUNNER_PACKAGES", ("numpy", "outside_package"))
+    found = sb.probe()
+    assert found.name == "none"
+    assert "the sandbox cannot see outside_package (installed outside " in found.reason
+
+
 def test_wrap_passes_exactly_the_environment_and_the_command():
     found = sb.Sandbox("bubblewrap", "", "/usr/bin/bwrap", ("--unshare-net",), ("/usr",), ("drop", "--"))
     wrapped = found.wrap(["python", "-c", "pass"], env={"A": "1", "B": "x y"})

@@ -33,8 +33,10 @@ passes the environment to ``Popen`` itself. ``probe`` lists the fallbacks and wh
 from __future__ import annotations
 
 import functools
+import importlib.util
 import os
 import shutil
+import site
 import subprocess
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -46,6 +48,7 @@ STUDENT_UID = 65534  # "nobody" on Debian and most distributions
 STUDENT_GID = 65534
 TMP_SIZE = 256 * 1024 * 1024  # tmpfs pages are memory no rlimit of the runner counts
 SHM_SIZE = 64 * 1024 * 1024  # /dev/shm: multiprocessing's semaphores and torch's worker tensors
+RUNNER_PACKAGES = ("numpy", "torch", "matplotlib", "IPython")  # what the runner imports before any cell
 PROBE_TIMEOUT = 60  # seconds; the first import of utils from a cold disk cache can be slow
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -144,9 +147,14 @@ def _parents(path: str, made: set[str]) -> list[str]:
 
 
 def _python_paths() -> list[str]:
-    """The Python installation and virtual environment, as the interpreter names them and resolved."""
+    """The Python installation, the virtual environment and (where Python uses it) the user's site-packages,
+    as the interpreter names them and resolved."""
     paths = []
-    for prefix in (sys.base_prefix, sys.prefix, os.path.dirname(os.path.dirname(sys.executable))):
+    prefixes = [sys.base_prefix, sys.prefix, os.path.dirname(os.path.dirname(sys.executable))]
+    user_site = site.getusersitepackages() if site.ENABLE_USER_SITE else None
+    if user_site and user_site in sys.path and os.path.isdir(user_site):
+        prefixes.append(user_site)  # ``pip install --user`` without a virtual environment
+    for prefix in prefixes:
         for path in (os.path.abspath(prefix), os.path.realpath(prefix)):
             if path not in paths:
                 paths.append(path)
@@ -218,11 +226,10 @@ def _candidates(euid: int, setpriv: str | None) -> list[_Candidate]:
         # Not --disable-userns: the runner gives each submission a nested user and PID namespace of its own.
         found.append(_Candidate("bubblewrap", "", _namespace_options(True), (), STUDENT_UID))
     else:
-        why = "setpriv not found" if not setpriv else "setpriv cannot drop privileges here"
         found.append(_Candidate(
             "bubblewrap (uid 65534 is root outside)",
-            f"{why}: the student's uid 65534 is the grader's root outside the sandbox (without capabilities),"
-            " so root-only files inside its read-only view are readable",
+            "no setpriv drop to an unprivileged uid here: the student's uid 65534 is the grader's root outside"
+            " the sandbox (without capabilities), so root-only files in its read-only view are readable",
             _namespace_options(True), (), STUDENT_UID,
         ))
     found.append(_Candidate(
@@ -253,12 +260,15 @@ def probe(project_root: Path | None = None, *, bwrap: str | None = None, euid: i
     layout, visible = _layout(root)
     expected = {os.path.join(os.path.abspath(root), "utils", "__init__.py"),
                 os.path.join(os.path.realpath(root), "utils", "__init__.py")}
-    # The check the runner depends on: Python starts, imports utils from the bound package, cannot see the
-    # project's other folders, and runs as the intended uid.
+    # What the runner depends on: Python starts, imports utils from the bound package, finds (without importing
+    # them: that takes seconds) the packages this Python has, cannot see the project's other folders, and runs
+    # as the intended uid.
+    wanted = [name for name in RUNNER_PACKAGES if importlib.util.find_spec(name) is not None]
     program = (
-        "import os, sys, utils; "
+        "import importlib.util, os, sys, utils; "
+        f"missing = [n for n in {wanted!r} if importlib.util.find_spec(n) is None]; "
         f"sys.stdout.write(utils.__file__ + ' ' + str(os.path.exists({os.fspath(root / 'solutions')!r})) "
-        "+ ' ' + str(os.getuid()))"
+        "+ ' ' + str(os.getuid()) + ' ' + (','.join(missing) or '-'))"
     )
     errors = []
     for candidate in _candidates(euid, shutil.which("setpriv")):
@@ -277,7 +287,11 @@ def probe(project_root: Path | None = None, *, bwrap: str | None = None, euid: i
             continue
         words = done.stdout.split()
         uid = "any" if candidate.uid is None else str(candidate.uid)
-        if len(words) != 3 or words[0] not in expected or words[1] != "False" or uid not in ("any", words[2]):
+        if len(words) == 4 and words[3] != "-":
+            errors.append(f"the sandbox cannot see {words[3].replace(',', ', ')} (installed outside "
+                          f"{', '.join(_python_paths())})")
+            continue
+        if len(words) != 4 or words[0] not in expected or words[1] != "False" or uid not in ("any", words[2]):
             errors.append(f"the probe saw {done.stdout.strip()!r}, not utils in {root}, no solutions/, uid {uid}")
             continue
         return sandbox
