@@ -264,6 +264,14 @@ def test_static_uses_has_no_false_positives(exercise_id, source):
     assert static_uses(exercise_id, source, setup) == []
 
 
+def test_an_alias_made_in_an_earlier_cell_is_seen_in_the_cell_that_uses_it():
+    earlier = "import utils.layers as L\npool = L.max_pool_forward_fast\n"
+    cell = POOL_SIGNATURE + "    return pool(x, kernel_size)[0]\n"
+    assert static_uses("pool.max_pool2d", cell, [CH06_SETUP, earlier]) == [MAX_FAST]
+    assert static_uses("pool.output_shape", earlier) == []  # the earlier cell's own exercise may hold it
+    assert static_uses("pool.max_pool2d", "pool = 3\n" + cell, [earlier]) == []
+
+
 def test_a_reference_of_an_unrelated_exercise_names_the_lookup_only():
     source = ("from utils.checks import get_reference\n" + POOL_SIGNATURE
               + "    count = get_reference('conv.param_count')\n    return x\n")

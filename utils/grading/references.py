@@ -311,27 +311,32 @@ class _Scanner:
         return found
 
 
-def _setup_bindings(setup: str | Sequence[str]) -> dict[str, set[str]]:
+def _setup_bindings(exercise_id: str, setup: str | Sequence[str]) -> dict[str, set[str]]:
+    """What the cells that ran before bind to `utils` paths (imports and aliases), for the cell to use."""
     sources = [setup] if isinstance(setup, str) else list(setup)
     inherited: dict[str, set[str]] = {}
     for source in sources:
         tree = _parse(source)
-        for node in ast.walk(tree) if tree is not None else ():
-            if isinstance(node, (ast.Import, ast.ImportFrom)):
-                for name, path in _import_bindings(node):
-                    inherited.setdefault(name, set()).add(path)
+        if tree is None:
+            continue
+        scanner = _Scanner(exercise_id, _Bindings({}))
+        scanner.collect(tree)
+        for table in (scanner.bindings.inherited, scanner.bindings.dotted):
+            for name, paths in table.items():
+                inherited.setdefault(name, set()).update(paths)
     return inherited
 
 
 def static_uses(exercise_id: str, source: str, setup: str | Sequence[str] = ()) -> list[str]:
     """Dotted names of the references forbidden for ``exercise_id`` that the exercise cell's ``source`` refers
-    to, sorted ([] for a clean cell or one that does not parse). ``setup``: the source of the setup
-    cells that run before it, whose imports the cell may use by their bare names."""
+    to, sorted ([] for a clean cell or one that does not parse). ``setup``: the sources of the cells that run
+    before it (the setup cells; the submission's other exercise cells too), whose imports and aliases the cell
+    may use by their bare names; names the cell binds itself take precedence."""
     _load_chapter_checks()
     tree = _parse(source)
     if tree is None:
         return []
-    scanner = _Scanner(exercise_id, _Bindings(_setup_bindings(setup)))
+    scanner = _Scanner(exercise_id, _Bindings(_setup_bindings(exercise_id, setup)))
     scanner.collect(tree)
     return sorted(scanner.uses(tree))
 
