@@ -460,6 +460,27 @@ def test_runs_as_an_unprivileged_user(detected, shared):
     assert control["secret.txt"] == "root only"
 
 
+NESTED = """\
+    import ctypes, json, os
+    libc = ctypes.CDLL(None, use_errno=True)
+    pid = os.fork()
+    if pid == 0:  # what the runner does for each submission: a user and PID namespace of its own
+        os._exit(0 if libc.unshare(0x10000000 | 0x20000000) == 0 else ctypes.get_errno())
+    print(json.dumps({"unshare errno": os.waitpid(pid, 0)[1] >> 8}))
+    """
+
+
+def test_the_runner_can_give_each_submission_namespaces_of_its_own(sandbox):
+    assert run(sandbox, NESTED) == {"unshare errno": 0}
+
+
+def test_with_nested_user_namespaces_disabled_the_runner_could_not(detected):
+    found = sb.probe(euid=1000)
+    if "--unshare-user" not in found.options:
+        pytest.skip(f"no user namespace here: {found.name} {found.reason}")
+    assert run(weakened(found, add=("--disable-userns",)), NESTED)["unshare errno"] != 0
+
+
 # A process that leaves a detached grandchild behind (double fork, new session) and reports what it sees.
 DETACH = """\
     import json, os, sys, time
