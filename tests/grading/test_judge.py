@@ -238,6 +238,10 @@ BORROWED = {
     "dynamic": "import importlib\ndef n_outputs(n, k):\n"
                "    module = importlib.import_module('utils.' + 'sha' + 'pes')\n"
                "    return getattr(module, 'conv_' + 'output_size')(n, k)\n",
+    # called at the top of the cell, with a name built at run time: the tripwire watches the cell too
+    "toplevel": "import importlib\nsize = getattr(importlib.import_module('utils.' + 'shapes'), 'conv_' + 'output_size')\n"
+                "table = {(n, k): size(n, k) for n in range(1, 40) for k in range(1, n + 1)}\n"
+                "def n_outputs(n, k):\n    return table[n, k]\n",
     # the tripwire switched off from inside the answer: that is reported too
     "tamper": "import sys\ndef n_outputs(n, k):\n    sys.setprofile(None)\n    return n - k + 1\n",
 }

@@ -45,7 +45,7 @@ from .chapters import load_chapters
 from .discover import Submission
 from .intake import identify, read_submission
 from .judge import Channel, Host, RunnerLost, parse_check_cell
-from .references import not_yours_message, static_uses
+from .references import not_yours
 
 MAX_RESTARTS = 3
 SETUP_TIMEOUT = 300.0  # the solution's own setup cells are trusted: they get this, not the per-cell limit
@@ -149,8 +149,8 @@ def _judge(step: Step, channel: Channel, exercise: dict, setup: tuple[str, ...] 
         hint = NAME_HINT if isinstance(error, NameError) else ""
         return ERROR, (f"the check could not run: {type(error).__name__}: {error} (did you rename or delete what the "
                        f"exercise defines?)" + hint)
-    used = static_uses(step.exercise_id, step.source or "", setup)
-    channel.exercise, channel.hits = step.exercise_id, set()
+    channel.exercise = step.exercise_id
+    channel.hits = {str(h) for h in exercise.get("hits", [])[:20]} if isinstance(exercise.get("hits"), list) else set()
     try:
         result = run_check(step.exercise_id, answer)
         status, message = result.status, result.message
@@ -160,9 +160,9 @@ def _judge(step: Step, channel: Channel, exercise: dict, setup: tuple[str, ...] 
         status, message = ERROR, f"checking your answer raised {type(error).__name__}: {error}"
     finally:
         channel.exercise = None
-    called = sorted(set(used) | channel.hits)
-    if called and status in (PASSED, FAILED):
-        return FAILED, not_yours_message(called)
+    borrowed = not_yours(step.exercise_id, step.source or "", setup, channel.hits)
+    if borrowed and status in (PASSED, FAILED):
+        return FAILED, borrowed
     if status == NOT_ATTEMPTED:
         if raised and exercise.get("ename") != "NotImplementedError":
             return ERROR, f"your exercise cell raised {_error_text(exercise)}"
@@ -282,7 +282,7 @@ class _Session:
         started = time.monotonic()
         self.channel.deadline = self.cell_deadline()
         try:
-            exercise = self.channel.execute(step.source)
+            exercise = self.channel.execute(step.source, watch=step.exercise_id)
         except RunnerLost as lost:
             self._spent("exercise cells", started)
             row.seconds = time.monotonic() - started

@@ -266,8 +266,9 @@ class Channel:
 
     # -- what checks and the grader ask
 
-    def execute(self, code: str) -> dict:
-        reply, _ = self.request({"op": "exec", "code": code})
+    def execute(self, code: str, watch: str | None = None) -> dict:
+        """Run a cell; ``watch``: the exercise whose references the runner's tripwire watches meanwhile."""
+        reply, _ = self.request({"op": "exec", "code": code, "watch": watch})
         if reply.get("op") != "done":
             raise RunnerLost("dead", f"unexpected reply {reply.get('op')!r} to a cell")
         return reply

@@ -356,7 +356,7 @@ class Runner:
         op = header.get("op")
         try:
             if op == "exec":
-                self.send(self.execute(str(header.get("code", ""))))
+                self.send(self.execute(str(header.get("code", "")), header.get("watch")))
             elif op == "get":
                 value = self.evaluate(str(header.get("expr", "")))
                 self.send({"op": "reply"}, {"value": value})
@@ -394,17 +394,22 @@ class Runner:
             self.shell.register_magic_function(lambda line="": None, "line", "matplotlib")
         return self.shell
 
-    def execute(self, code: str) -> dict:
+    def execute(self, code: str, watch=None) -> dict:
         shell = self._ensure_shell()
         streams = sys.stdout, sys.stderr
         sys.stdout = sys.stderr = self.capture
+        hits: set = set()
         try:
-            result = shell.run_cell(code, store_history=False, silent=False)
+            if self.tripwire is not None and watch:
+                with self.tripwire.watch(str(watch)) as hits:
+                    result = shell.run_cell(code, store_history=False, silent=False)
+            else:
+                result = shell.run_cell(code, store_history=False, silent=False)
         finally:
             sys.stdout, sys.stderr = streams
         output, dropped = self.capture.take()
         error = result.error_before_exec or result.error_in_exec
-        reply = {"op": "done", "state": "ok", "output": output, "dropped": dropped}
+        reply = {"op": "done", "state": "ok", "output": output, "dropped": dropped, "hits": sorted(hits)}
         if error is not None:
             reply.update(state="error", ename=type(error).__name__, evalue=wire.describe(error))
         return reply
