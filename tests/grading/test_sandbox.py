@@ -282,7 +282,7 @@ def host_paths(tmp_path):
     (out / "grades.csv").write_text("student,points\n")
     home = Path(tempfile.mkdtemp(prefix=".sandbox-test-", dir=Path.home()))
     (home / "notes.txt").write_text("instructor")
-    yield {
+    paths = {
         "solutions": str(REPO_ROOT / "solutions" / "00_getting_started.ipynb"),
         "readme": str(REPO_ROOT / "README.md"),
         "tests": str(REPO_ROOT / "tests" / "grading" / "test_sandbox.py"),
@@ -293,6 +293,7 @@ def host_paths(tmp_path):
         "shadow": "/etc/shadow",
         "hosts": "/etc/hosts",
     }
+    yield {name: path for name, path in paths.items() if os.path.exists(path)}  # a minimal system may lack some
     (home / "notes.txt").unlink()
     home.rmdir()
 
@@ -600,7 +601,7 @@ def test_without_setpriv_root_only_files_are_readable(detected, shared):
 def test_with_a_host_folder_bound_its_files_are_visible(detected, host_paths, folder, seen):
     # As root: the student's uid alone would hide the root-only folders among these; this is about the mounts.
     inside = run(weakened(detected, add=("--ro-bind", folder, folder), prefix=()), LOOK, json.dumps(host_paths))
-    assert [name for name, exists in inside["exists"].items() if exists] == seen
+    assert [name for name, exists in inside["exists"].items() if exists] == [n for n in seen if n in host_paths]
 
 
 def test_with_utils_bound_writable_code_can_be_planted(detected):
