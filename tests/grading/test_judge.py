@@ -264,3 +264,19 @@ def test_an_answer_that_calls_the_reference_is_not_credited(borrowed, name):
 def test_allowed_helpers_and_own_code_are_credited(tmp_path):
     own = "import numpy as np\nfrom utils.plotting import frame\ndef n_outputs(n, k):\n    return int(np.subtract(n, k)) + 1\n"
     assert _grade(tmp_path, "own", _notebook(own))["warmup.n_outputs"][0] == "passed"
+
+
+def test_a_submission_leaves_nothing_for_the_next_one(tmp_path):
+    # A leaves a module that would shadow the standard library and a marker file in every scratch folder
+    leave = ("import os, tempfile\nfor folder in ('.', '/tmp', '/dev/shm', tempfile.gettempdir()):\n"
+             "    try:\n        open(os.path.join(folder, 'statistics.py'), 'w').write('def mean(v): return 0\\n')\n"
+             "        open(os.path.join(folder, 'left_behind'), 'w').write('A')\n"
+             "    except OSError:\n        pass\n")
+    _grade(tmp_path, "leaver", _notebook(leave + RIGHT))
+    look = ("import os, statistics, tempfile\n"
+            "found = [f for f in ('.', '/tmp', '/dev/shm', tempfile.gettempdir()) "
+            "if os.path.exists(os.path.join(f, 'left_behind'))]\n"
+            "def n_outputs(n, k):\n    assert statistics.mean([n, n]) == n, 'a shadowed module'\n"
+            "    assert not found, f'files left by another submission in {found}'\n    return n - k + 1\n")
+    status, message = _grade(tmp_path, "next", _notebook(look))["warmup.n_outputs"]
+    assert status == "passed", message

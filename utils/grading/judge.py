@@ -67,7 +67,8 @@ class Host:
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/tmp", "MPLBACKEND": "Agg",
                "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1", "MPLCONFIGDIR": "/tmp/matplotlib",
                "PYDEVD_DISABLE_FILE_VALIDATION": "1", "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
-               "LANG": "C.UTF-8", "PYTHONPATH": str(self.project_root)}
+               "LANG": "C.UTF-8", "PYTHONPATH": str(self.project_root), "USER": "student", "LOGNAME": "student",
+               "WORKBOOK_SANDBOX": self.sandbox_name}
         argv = [sys.executable, "-m", "utils.grading.runner"]
         if self.sandbox is not None and self.sandbox_name != "none":
             argv = self.sandbox.wrap(argv, env=env)

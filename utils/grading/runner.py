@@ -29,9 +29,11 @@ import ctypes
 import io
 import os
 import resource
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 import time
 import traceback
 
@@ -41,7 +43,8 @@ PRELOAD = ("numpy", "torch", "torch.nn", "torch.nn.functional", "matplotlib", "m
            "IPython.core.interactiveshell", "matplotlib_inline.backend_inline", "utils.notebook", "utils.checks",
            "utils.checks.modules", "utils.plotting", "utils.data")
 OUTPUT_LIMIT = 20_000
-CLONE_NEWUSER, CLONE_NEWPID = 0x10000000, 0x20000000
+CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID = 0x00020000, 0x10000000, 0x20000000
+SCRATCH = (("/tmp", "size=256m,mode=1777"), ("/dev/shm", "size=64m,mode=1777"))  # what a runner may write
 PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER = 4, 36
 
 
@@ -58,6 +61,9 @@ def _libc():
 def zygote_main() -> None:
     control = socket.socket(fileno=os.dup(0))
     _detach_standard_streams()
+    # ``-m`` put the working directory first on sys.path: a file a student leaves there must not shadow a module
+    sys.path[:] = [p for p in sys.path if p not in ("", os.getcwd(), "/tmp")]
+    sandboxed = os.environ.get("WORKBOOK_SANDBOX", "none") != "none"
     libc = _libc()
     if libc is not None and sys.platform.startswith("linux"):
         libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
@@ -78,7 +84,7 @@ def zygote_main() -> None:
         op = message.get("op")
         if op == "fork" and len(fds) == 1:
             number += 1
-            children[number] = _fork_runner(control, fds[0], int(message.get("memory_mb", 0)))
+            children[number] = _fork_runner(control, fds[0], int(message.get("memory_mb", 0)), sandboxed)
             os.close(fds[0])
             _send(control, {"op": "forked", "id": number, "namespaces": children[number][2]})
         elif op == "end":
@@ -87,6 +93,8 @@ def zygote_main() -> None:
                 _kill(entry[1])
                 _kill(entry[0])
             _sweep()
+            if entry is not None:
+                _clean_scratch(entry[3], sandboxed)
             _send(control, {"op": "ended"})
         elif op == "quit":
             break
@@ -105,9 +113,13 @@ def _detach_standard_streams() -> None:
     os.close(null)
 
 
-def _fork_runner(control: socket.socket, channel_fd: int, memory_mb: int):
-    """Fork the process that runs one submission; returns (middle pid, runner pid, namespaces)."""
+def _fork_runner(control: socket.socket, channel_fd: int, memory_mb: int, sandboxed: bool):
+    """Fork the process that runs one submission; returns (middle pid, runner pid, namespaces, its folder).
+
+    With namespaces the runner gets its own /tmp and /dev/shm (fresh memory file systems, gone with it);
+    without, it works in a folder of its own, emptied when the submission ends (``_clean_scratch``)."""
     report_r, report_w = os.pipe()
+    folder = "" if sandboxed else tempfile.mkdtemp(prefix="workbook-runner-")
     middle = os.fork()
     if middle == 0:  # the middle process: new namespaces, then the runner as their PID 1
         try:
@@ -118,6 +130,7 @@ def _fork_runner(control: socket.socket, channel_fd: int, memory_mb: int):
             runner = os.fork()
             if runner == 0:
                 os.close(report_w)
+                os.chdir(folder or "/tmp")
                 _run_submission(channel_fd, memory_mb)
                 os._exit(0)
             os.write(report_w, f"{runner} {int(namespaces)}".encode())
@@ -139,15 +152,46 @@ def _fork_runner(control: socket.socket, channel_fd: int, memory_mb: int):
         runner_pid, namespaces = (int(v) for v in data.split())
     except ValueError:
         runner_pid, namespaces = 0, 0
-    return middle, runner_pid, bool(namespaces)
+    return middle, runner_pid, bool(namespaces), folder
 
 
 def _unshare() -> bool:
-    """A user and PID namespace of its own for the runner (children then get it), where the kernel allows."""
+    """User, mount and PID namespaces of the runner's own (its children get them), where the kernel allows:
+    PID 1 of that namespace is the runner, so all it starts dies with it, and it sees fresh scratch folders."""
     libc = _libc()
     if libc is None or not sys.platform.startswith("linux"):
         return False
-    return libc.unshare(CLONE_NEWUSER | CLONE_NEWPID) == 0
+    uid, gid = os.getuid(), os.getgid()
+    if libc.unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID) != 0:
+        return False
+    try:  # map our own ids, or files could not be created on the new scratch file systems
+        for name, text in (("uid_map", f"{uid} {uid} 1"), ("setgroups", "deny"), ("gid_map", f"{gid} {gid} 1")):
+            with open(f"/proc/self/{name}", "w") as handle:
+                handle.write(text)
+        for target, options in SCRATCH:
+            if os.path.isdir(target) and libc.mount(b"tmpfs", target.encode(), b"tmpfs", 0, options.encode()) != 0:
+                return False
+    except OSError:
+        return False
+    return True
+
+
+def _clean_scratch(folder: str, sandboxed: bool) -> None:
+    """Remove what a submission left: its own folder; in the sandbox also /tmp and /dev/shm (they are the
+    sandbox's own, and only matter where the runner could not get private ones)."""
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
+    if sandboxed:
+        for target, _ in SCRATCH:
+            for entry in os.listdir(target) if os.path.isdir(target) else []:
+                path = os.path.join(target, entry)
+                if os.path.isdir(path) and not os.path.islink(path):
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    try:
+                        os.remove(path)
+                    except OSError:
+                        pass
 
 
 def _kill(pid: int) -> None:
