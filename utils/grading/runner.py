@@ -25,6 +25,7 @@ exercise cell changes what the answer returns, never how the judge compares it.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import io
 import os
@@ -438,19 +439,25 @@ class Runner:
             self.shell.register_magic_function(lambda line="": None, "line", "matplotlib")
         return self.shell
 
-    def execute(self, code: str, watch=None) -> dict:
-        shell = self._ensure_shell()
+    @contextlib.contextmanager
+    def _student_code(self, watch=None):
+        """While the student's code runs: what it prints is captured, and the tripwire of the exercise
+        ``watch`` records the workbook's implementations it calls (the set yielded)."""
         streams = sys.stdout, sys.stderr
         sys.stdout = sys.stderr = self.capture
-        hits: set = set()
         try:
             if self.tripwire is not None and watch:
                 with self.tripwire.watch(str(watch)) as hits:
-                    result = shell.run_cell(code, store_history=False, silent=False)
+                    yield hits
             else:
-                result = shell.run_cell(code, store_history=False, silent=False)
+                yield set()
         finally:
             sys.stdout, sys.stderr = streams
+
+    def execute(self, code: str, watch=None) -> dict:
+        shell = self._ensure_shell()
+        with self._student_code(watch) as hits:
+            result = shell.run_cell(code, store_history=False, silent=False)
         output, dropped = self.capture.take()
         error = result.error_before_exec or result.error_in_exec
         reply = {"op": "done", "state": "ok", "output": output, "dropped": dropped, "hits": sorted(hits)}
@@ -468,23 +475,14 @@ class Runner:
         kwargs = self.decode(header.get("kwargs"), blobs)
         if not isinstance(args, tuple) or not isinstance(kwargs, dict):
             raise ValueError("bad call")
-        watch = header.get("watch")
-        streams = sys.stdout, sys.stderr
-        sys.stdout = sys.stderr = self.capture
         hits: set = set()
         try:
-            if self.tripwire is not None and watch:
-                with self.tripwire.watch(str(watch)) as hits:
-                    value = target(*args, **kwargs)
-            else:
+            with self._student_code(header.get("watch")) as hits:
                 value = target(*args, **kwargs)
         except BaseException as error:  # noqa: B902
-            sys.stdout, sys.stderr = streams
             self.capture.take()
             self.send({"op": "raised", "hits": sorted(hits)}, {"error": error})
             return
-        finally:
-            sys.stdout, sys.stderr = streams
         self.capture.take()
         after = [a if _mutable(a) else None for a in args]
         kwargs_after = {k: v for k, v in kwargs.items() if _mutable(v)}
@@ -500,12 +498,10 @@ class Runner:
         target = self.handles.get(header.get("target"))
         args = self.decode(header.get("args"), blobs)
         kwargs = self.decode(header.get("kwargs"), blobs)
-        streams = sys.stdout, sys.stderr
-        sys.stdout = sys.stderr = self.capture
         try:
-            value = PROBES[name](target, *args, **kwargs)
+            with self._student_code():
+                value = PROBES[name](target, *args, **kwargs)
         finally:
-            sys.stdout, sys.stderr = streams
             self.capture.take()
         self.send({"op": "reply"}, {"value": value})
 
