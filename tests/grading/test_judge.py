@@ -11,6 +11,8 @@ for the rest. A second batch holds the same patches next to correct code: there 
 from __future__ import annotations
 
 import json
+import os
+import time
 
 import numpy as np
 import pytest
@@ -280,3 +282,32 @@ def test_a_submission_leaves_nothing_for_the_next_one(tmp_path):
             "    assert not found, f'files left by another submission in {found}'\n    return n - k + 1\n")
     status, message = _grade(tmp_path, "next", _notebook(look))["warmup.n_outputs"]
     assert status == "passed", message
+
+
+def _processes_with(token: str) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                if token.encode() in handle.read():
+                    found.append(int(entry))
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs /proc to look for survivors")
+def test_no_process_a_submission_starts_outlives_it(tmp_path):
+    token = f"survivor-{os.getpid()}-{time.monotonic_ns()}"
+    spawn = ("import os, subprocess, sys\n"
+             f"subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)', {token!r}], "
+             "start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+             "if os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
+             f"        os.execv(sys.executable, [sys.executable, '-c', 'import time; time.sleep(60)', {token!r}])\n"
+             "    os._exit(0)\n")
+    rows = _grade(tmp_path, "daemon", _notebook(spawn + RIGHT))
+    assert rows["warmup.n_outputs"][0] == "passed", rows["warmup.n_outputs"]
+    deadline = time.monotonic() + 10  # killed processes may take a moment to disappear from /proc
+    while _processes_with(token) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _processes_with(token) == []
