@@ -240,9 +240,11 @@ PARAMETER_MUTANTS = {
     "conv weights without the input channels": (_counts_with(conv=lambda k, c, f: k * f * f + k),
                                                 "spans all C input channels"),
     "AlexNet's fc 1 reads the paper's 256 x 6 x 6 whatever the input": (_counts_with(shapes=_paper_fan_in),
-                                                                         "256 x 6 x 6 = 9,216"),
+                                                                         "256 x 6 x 6 = 9,216 inputs is the paper's"),
     "parameters for pooling windows": (_counts_with(pool=lambda c, f: c * f * f), "pooling and flatten have no"),
     "float counts": (lambda i, layers: [float(n) for n in parameter_counts(i, layers)], "whole numbers"),
+    "sizes without padding": (_counts_with(shapes=_shapes_with(lambda n, f, s, p: (n - f) // s + 1)),
+                              "fix output_shapes first"),
     "fc layers only": (lambda i, layers: [n if l[0] == "fc" else 0 for n, l in zip(parameter_counts(i, layers), layers)],
                        "conv: K * C * F * F + K"),
 }
@@ -254,17 +256,17 @@ def test_parameter_counts_mutants_rejected(name):
 
 
 # ----------------------------------------------------------------------------- multiply-adds
-def _macs_with(conv=None, fc=None, pool=None):
+def _macs_with(conv=None, fc=None, pool=None, shapes=output_shapes):
     """multiply_adds with one rule replaced: conv(K, C, F, (h_in, w_in), (h_out, w_out)), fc(n, units),
     pool(C, F, (h_out, w_out))."""
     conv = conv or (lambda k, c, f, hw_in, hw_out: hw_out[0] * hw_out[1] * k * c * f * f)
     fc = fc or (lambda n, units: n * units)
 
     def answer(input_shape, layers):
-        shapes = output_shapes(input_shape, layers)
-        before = [tuple(input_shape)] + shapes[:-1]
+        outputs = shapes(input_shape, layers)
+        before = [tuple(input_shape)] + outputs[:-1]
         counts = []
-        for layer, s_in, s_out in zip(layers, before, shapes):
+        for layer, s_in, s_out in zip(layers, before, outputs):
             if layer[0] == "conv":
                 counts.append(conv(layer[1], s_in[0], layer[2], s_in[1:], s_out[1:]))
             elif layer[0] == "fc":
@@ -285,6 +287,8 @@ MAC_MUTANTS = {
     "input positions": (_macs_with(lambda k, c, f, i, o: i[0] * i[1] * k * c * f * f), "output positions"),
     "pooling counted": (_macs_with(pool=lambda c, f, o: o[0] * o[1] * c * f * f), "pooling multiplies nothing"),
     "parameters instead of multiply-adds": (parameter_counts, "one product per weight and output position"),
+    "sizes rounded up": (_macs_with(shapes=_shapes_with(lambda n, f, s, p: -(-(n + 2 * p - f) // s) + 1)),
+                         "sizes rounded up: fix output_shapes first"),
 }
 
 
@@ -464,3 +468,40 @@ def test_alexnet_input_size_wrong_values_rejected(value, hint):
                                          (("fc1",), "a tuple of two layer names")])
 def test_alexnet_extremes_wrong_answers_rejected(value, hint):
     assert_rejected("classic.alexnet_extremes", lambda: value, hint)
+
+
+# ----------------------------------------------------------------------------- modules written another way
+class _OwnVggBlock(nn.Module):
+    """A right block with its layers in a ModuleList and pooling done in forward."""
+
+    def __init__(self, num_convs, in_channels, out_channels):
+        super().__init__()
+        self.convs = nn.ModuleList(nn.Conv2d(in_channels if i == 0 else out_channels, out_channels, 3, padding=1)
+                                   for i in range(num_convs))
+
+    def forward(self, x):
+        for conv in self.convs:
+            x = torch.relu(conv(x))
+        return nn.functional.max_pool2d(x, 2)
+
+
+class _ParameterLeNet(nn.Module):
+    """A right LeNet-5 holding bare parameters and computing with torch.nn.functional (no Conv2d to read)."""
+
+    def __init__(self):
+        super().__init__()
+        shapes = [(6, 1, 5, 5), (6,), (16, 6, 5, 5), (16,), (120, 400), (120,), (84, 120), (84,), (10, 84), (10,)]
+        self.weights = nn.ParameterList(nn.Parameter(torch.randn(shape) * 0.1) for shape in shapes)
+
+    def forward(self, x):
+        f, p = nn.functional, self.weights
+        x = f.avg_pool2d(torch.sigmoid(f.conv2d(x, p[0], p[1], padding=2)), 2)
+        x = f.avg_pool2d(torch.sigmoid(f.conv2d(x, p[2], p[3])), 2).flatten(1)
+        x = torch.sigmoid(f.linear(x, p[4], p[5]))
+        return f.linear(torch.sigmoid(f.linear(x, p[6], p[7])), p[8], p[9])
+
+
+@pytest.mark.parametrize("exercise_id, answer", [("classic.vgg_block", _OwnVggBlock), ("classic.lenet5", _ParameterLeNet)])
+def test_modules_written_without_sequential_pass(exercise_id, answer):
+    result = run_check(exercise_id, answer)
+    assert result.status == PASSED, result.message

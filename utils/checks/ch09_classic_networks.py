@@ -123,6 +123,15 @@ def _closed_form(input_shape, layers, rule="right"):
     return rows
 
 
+def _with_wrong_sizes(input_shape, layers, per_row):
+    """``per_row`` applied to the layout's rows computed with each wrong size rule: counts that follow from shapes
+    with one of output_shapes' known mistakes."""
+    return {f"your counts follow from shapes computed with {mistake}: fix output_shapes first (its check names "
+            "the mistake), then use it here.": [per_row(r) for r in _closed_form(input_shape, layers, rule)]
+            for rule, mistake in [("no padding", "the padding left out"), ("padding once", "padding on one side only"),
+                                  ("ceil", "sizes rounded up"), ("no +1", "the +1 of the size rule missing")]}
+
+
 def _as_list(got, layers, *, case, what, entry):
     if not isinstance(got, (list, tuple)):
         raise CheckFailed(f"failed on case {case}:\n  expected a list with one {entry} per layer, got "
@@ -225,19 +234,22 @@ def check_parameter_counts(answer) -> str:
                  for r in rows],
             "pooling and flatten have no parameters: only convolutions and fully connected layers learn.":
                 [r["weights"] + r["biases"] + (r["window"] if r["kind"] == "pool" else 0) for r in rows],
+            **_with_wrong_sizes(input_shape, layers, lambda r: r["weights"] + r["biases"]),
         }
         variants = {hint: wrong for hint, wrong in variants.items() if wrong != expected}
         hint = _which_mistake(got, variants)
         index = _first_difference(got, expected)
         layer, row = layers[index], rows[index]
-        if not hint and layer[0] == "fc" and got[index] > layer[1] and (got[index] - layer[1]) % layer[1] == 0:
+        if layer[0] == "fc" and got[index] > layer[1] and (got[index] - layer[1]) % layer[1] == 0:
             fan_in = (got[index] - layer[1]) // layer[1]
             volume = _measure(input_shape, layers)[index - 1][0]
-            hint = (f"this layer reads {row['channels']:,} numbers ({volume}), your count is that of {fan_in:,} "
-                    "inputs: compute the fan-in from the shape before the layer.")
             if fan_in == 9216 and row["channels"] == 6400:
-                hint += (" 256 x 6 x 6 = 9,216 is the paper's number, which needs 227-pixel inputs: on 224 pixels "
-                         "the last volume is 256 x 5 x 5 = 6,400.")
+                hint = (hint + " Or: " if hint else "") + (
+                    "256 x 6 x 6 = 9,216 inputs is the paper's number, which needs 227-pixel inputs: on 224 pixels "
+                    "the last volume is 256 x 5 x 5 = 6,400.")
+            elif not hint:
+                hint = (f"this layer reads {row['channels']:,} numbers ({volume}), your count is that of {fan_in:,} "
+                        "inputs: compute the fan-in from the shape before the layer.")
         _fail_at_layer(case, layers, index, expected, got, "count",
                        hint or "conv: K * C * F * F + K; fc: inputs * units + units; pool and flatten: 0.")
     return f"{len(LAYOUTS)} layouts (LeNet-5, AlexNet on 224 and 227 pixels, VGG-11, small non-square stacks)"
@@ -264,6 +276,7 @@ def check_multiply_adds(answer) -> str:
             "pooling multiplies nothing by a weight: count 0 multiply-adds for pooling and flatten.":
                 [r["weights"] * r["out_positions"] + (r["window"] * r["out_positions"] if r["kind"] == "pool" else 0)
                  for r in rows],
+            **_with_wrong_sizes(input_shape, layers, lambda r: r["weights"] * r["out_positions"]),
         }
         variants = {hint: wrong for hint, wrong in variants.items() if wrong != expected}
         hint = _which_mistake(got, variants)
