@@ -75,14 +75,15 @@ def nin_fashion(channels=(32, 64, 128), num_classes: int = 10, in_channels: int 
     """NiN for 1 x 28 x 28 images with the ImageNet layout's pattern: NiN blocks with 5x5, 3x3 and 3x3 spatial
     convolutions (padding keeps the size), 3x3/2 max pooling after the first two (28 -> 14 -> 7, padding 1),
     dropout, a NiN block whose spatial layer is 3x3 with one channel per class, global average pooling.
-    He initialisation (see :class:`SmallNiN`). The last block ends with a ReLU, as in the paper.
+    He initialisation (see :class:`SmallNiN`). Unlike ``nin()``, the last block ends without its ReLU, as in
+    :class:`SmallNiN`: a class map that starts negative everywhere would otherwise give no gradient at all.
     """
     c1, c2, c3 = channels
     model = nn.Sequential(
         nin_block(in_channels, c1, 5, 1, 2), nn.MaxPool2d(3, stride=2, padding=1),
         nin_block(c1, c2, 3, 1, 1), nn.MaxPool2d(3, stride=2, padding=1),
         nin_block(c2, c3, 3, 1, 1), nn.Dropout(dropout),
-        nin_block(c3, num_classes, 3, 1, 1),
+        *list(nin_block(c3, num_classes, 3, 1, 1))[:-1],               # no last ReLU: the maps are scores
         nn.AdaptiveAvgPool2d(1), nn.Flatten(),
     )
     for module in model.modules():
