@@ -245,7 +245,8 @@ PARAMETER_MUTANTS = {
     "float counts": (lambda i, layers: [float(n) for n in parameter_counts(i, layers)], "whole numbers"),
     "sizes without padding": (_counts_with(shapes=_shapes_with(lambda n, f, s, p: (n - f) // s + 1)),
                               "fix output_shapes first"),
-    "fc layers only": (lambda i, layers: [n if l[0] == "fc" else 0 for n, l in zip(parameter_counts(i, layers), layers)],
+    "fc layers only": (lambda i, layers: [n if layer[0] == "fc" else 0
+                                          for n, layer in zip(parameter_counts(i, layers), layers)],
                        "conv: K * C * F * F + K"),
 }
 
@@ -501,7 +502,8 @@ class _ParameterLeNet(nn.Module):
         return f.linear(torch.sigmoid(f.linear(x, p[6], p[7])), p[8], p[9])
 
 
-@pytest.mark.parametrize("exercise_id, answer", [("classic.vgg_block", _OwnVggBlock), ("classic.lenet5", _ParameterLeNet)])
+@pytest.mark.parametrize("exercise_id, answer", [("classic.vgg_block", _OwnVggBlock),
+                                                 ("classic.lenet5", _ParameterLeNet)])
 def test_modules_written_without_sequential_pass(exercise_id, answer):
     result = run_check(exercise_id, answer)
     assert result.status == PASSED, result.message

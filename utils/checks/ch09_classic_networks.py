@@ -446,7 +446,8 @@ def check_vgg_block(answer) -> str:
         n, _, h, w = x_shape
         _, final = modules.output_shapes(block, x_shape, case=case)
         if final != (n, k, h // 2, w // 2):
-            hint = "3x3 convolutions with padding 1 keep H x W; the 2x2 pooling with stride 2 halves it (rounding down)."
+            hint = ("3x3 convolutions with padding 1 keep H x W; the 2x2 pooling with stride 2 halves it "
+                    "(rounding down).")
             if final == (n, k, (h - 2 * convs) // 2, (w - 2 * convs) // 2):
                 hint = "padding=1: each unpadded 3x3 convolution shrinks the map by 2 pixels per axis."
             elif final == (n, k, h, w):
@@ -524,7 +525,8 @@ def check_lenet5(answer) -> str:
         mistakes = {
             "LeNet-5 uses sigmoid activations (nn.Sigmoid) here, not ReLU.":
                 _lenet_reference(x, weights, act=torch.relu),
-            "LeNet-5 averages: nn.AvgPool2d(2, 2), not max pooling.": _lenet_reference(x, weights, pooling=F.max_pool2d),
+            "LeNet-5 averages: nn.AvgPool2d(2, 2), not max pooling.":
+                _lenet_reference(x, weights, pooling=F.max_pool2d),
             "the last layer returns raw scores: no activation after it (the softmax belongs to the loss).":
                 _lenet_reference(x, weights, last=torch.sigmoid),
             "each hidden layer ends with a sigmoid; tanh was another classic choice, but not this chapter's.":
