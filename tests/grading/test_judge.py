@@ -10,8 +10,10 @@ for the rest. A second batch holds the same patches next to correct code: there 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import time
 
 import numpy as np
@@ -19,9 +21,10 @@ import pytest
 import torch
 
 from tests.grading import fixtures
+from utils.checks.core import run_check
 from utils.grading import wire
 from utils.grading.discover import Submission
-from utils.grading.grade import Limits, detect_sandbox, grade_submission
+from utils.grading.grade import Limits, Row, detect_sandbox, grade_submission
 from utils.grading.judge import parse_check_cell
 
 WRONG = "def n_outputs(n, k):\n    return n - k\n"
@@ -69,40 +72,70 @@ def _notebook(first_cell: str):
     return nb
 
 
-def _grade(tmp_path, name: str, nb) -> dict[str, tuple[str, str]]:
+def _grade_rows(tmp_path, name: str, nb) -> dict:
     path = tmp_path / f"{name}_{fixtures.CHAPTER}.ipynb"
-    data = fixtures._text(nb)
-    path.write_bytes(data)
+    path.write_bytes(fixtures._text(nb))
     result = grade_submission(Submission(path, name, path.name), Limits(cell_timeout=fixtures.CELL_TIMEOUT_S))
-    return {row.exercise: (row.status, row.message) for row in result.rows}
+    return {row.exercise: row for row in result.rows}
+
+
+def _grade(tmp_path, name: str, nb) -> dict[str, tuple[str, str]]:
+    return {e: (row.status, row.message) for e, row in _grade_rows(tmp_path, name, nb).items()}
+
+
+def _self_study_verdict(source: str, exercise_id: str = "warmup.n_outputs"):
+    """The verdict the same code gets in a student's notebook: the check run in the same process."""
+    namespace: dict = {"__name__": "__main__"}  # as in a notebook's kernel
+    exec(source, namespace)
+    return run_check(exercise_id, namespace["n_outputs"])
+
+
+def _tree_digest() -> dict[str, str]:
+    """What a submission must not change: the workbook's code and the solutions."""
+    paths = sorted((fixtures.REPO_ROOT / "utils").rglob("*.py")) + sorted((fixtures.REPO_ROOT / "solutions").glob("*"))
+    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in paths}
 
 
 @pytest.fixture(scope="module")
 def forged(tmp_path_factory):
     folder = tmp_path_factory.mktemp("forged")
-    results = {}
+    before = _tree_digest()
+    results = {"honest": _grade_rows(folder, "honest", _notebook(WRONG))}
     for name, patch in FORGERIES.items():
         answer = HOSTILE_ANSWER if name == "hostile_value" else WRONG
-        results[name] = _grade(folder, name, _notebook(patch + answer))
+        results[name] = _grade_rows(folder, name, _notebook(patch + answer))
         results[name + "+right"] = _grade(folder, name + "_right", _notebook(patch + RIGHT))
+    results["tree changed"] = [p for p, digest in _tree_digest().items() if before.get(p) != digest]
     return results
+
+
+def _row(row) -> tuple:
+    return row.status, row.points, re.sub(r" at 0x[0-9a-f]+", "", row.message)  # addresses differ by process
 
 
 @pytest.mark.parametrize("name", sorted(FORGERIES))
 def test_a_forgery_gets_the_verdict_the_wrong_code_deserves(forged, name):
-    rows = forged[name]
-    status, message = rows["warmup.n_outputs"]
+    rows, honest = forged[name], forged["honest"]
     if name == "builtins":  # isinstance() True for everything breaks the student's own process: 0 points
+        status, message = rows["warmup.n_outputs"].status, rows["warmup.n_outputs"].message
         assert status == "error" and "kernel died" in message, message
-        assert all(s in ("error", "not attempted") for s, _ in rows.values()), rows
+        assert all(r.status in ("error", "not attempted") and r.points == 0 for r in rows.values()), rows
         return
-    assert status == "failed", (name, status, message)
-    if name != "hostile_value":
-        assert "expected 3, got 2" in message, message
+    # every row exactly as for the same wrong code without the forgery, and as in a student's notebook
+    answer = FORGERIES[name] + HOSTILE_ANSWER if name == "hostile_value" else WRONG
+    local = _self_study_verdict(answer)
+    assert _row(rows["warmup.n_outputs"]) == _row(Row("warmup.n_outputs", "code", 0.0, 1.0, "failed", local.message))
+    if name == "hostile_value":
+        assert "Everything" in local.message  # named as in the notebook, not as the judge's stand-in
     else:
-        assert "Everything" in message, message  # named as in the notebook, not as the judge's stand-in
-    assert rows["warmup.slide"][0] == "not attempted", rows["warmup.slide"]
-    assert rows["warmup.layer"][0] == "not attempted", rows["warmup.layer"]
+        assert _row(rows["warmup.n_outputs"]) == _row(honest["warmup.n_outputs"])
+    for exercise in ("warmup.slide", "warmup.layer", "warmup.border"):
+        assert _row(rows[exercise]) == _row(honest[exercise]), exercise
+        assert rows[exercise].status == "not attempted"
+
+
+def test_no_forgery_changed_the_workbook(forged):
+    assert forged["tree changed"] == []
 
 
 @pytest.mark.parametrize("name", sorted(set(FORGERIES) - {"hostile_value", "builtins"}))

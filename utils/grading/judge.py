@@ -387,14 +387,15 @@ class Remote:
         self._w_type = str(node.get("type", "object"))[:200]
         mro = node.get("mro")
         self._w_mro = tuple(str(m)[:200] for m in mro[:16]) if isinstance(mro, list) else (self._w_type,)
+        self._w_repr = str(node.get("repr") or "")[:300]
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
         return self._w_channel.getattr(self, name)
 
-    def __repr__(self) -> str:
-        return f"<{self._w_type.rsplit('.', 1)[-1]} (in the student's process)>"
+    def __repr__(self) -> str:  # as the student's notebook would show it (text only, made over there)
+        return self._w_repr or f"<{self._w_type.rsplit('.', 1)[-1]} (in the student's process)>"
 
     def __copy__(self):
         return self

@@ -346,8 +346,12 @@ class Runner:
     def _handle_node(self, obj) -> dict:
         if isinstance(obj, JudgeObject):
             return {"$": "handle", "side": "judge", "id": obj._id}
-        return {"$": "handle", "side": "runner", "id": self.handles.add(obj),
-                "type": wire.type_paths(obj)[0], "mro": wire.type_paths(obj), "callable": callable(obj)}
+        try:
+            text = repr(obj)[:300]
+        except Exception:  # a hostile __repr__
+            text = ""
+        return {"$": "handle", "side": "runner", "id": self.handles.add(obj), "type": wire.type_paths(obj)[0],
+                "mro": wire.type_paths(obj), "callable": callable(obj), "repr": text}
 
     def _decode_handle(self, node: dict):
         if node.get("side") == "runner":
