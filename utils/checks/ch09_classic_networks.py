@@ -581,6 +581,8 @@ def check_alexnet_extremes(answer) -> str:
     return "the layer with the most parameters and the one with the most multiply-adds"
 
 
+implemented_by("classic.parameter_counts", builds_on=("classic.output_shapes",))   # "use your output_shapes"
+implemented_by("classic.multiply_adds", builds_on=("classic.output_shapes",))
 implemented_by("classic.lenet5", "utils.nets.lenet.lenet5", "utils.nets.lenet.lenet_fashion")
 implemented_by("classic.vgg_block", "utils.nets.vgg.vgg_block")
 may_use("classic.receptive_field", "utils.receptive_field.receptive_field",
@@ -624,5 +626,11 @@ def _lenet5_reference():
     return lenet5()
 
 
-reference("classic.alexnet_input_size")(lambda: 227)
-reference("classic.alexnet_extremes")(lambda: ("fc1", "conv2"))
+@reference("classic.alexnet_input_size")
+def _alexnet_input_size_reference():
+    return (55 - 1) * 4 + 11
+
+
+@reference("classic.alexnet_extremes")
+def _alexnet_extremes_reference():
+    return ("fc1", "conv2")
