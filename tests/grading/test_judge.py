@@ -344,3 +344,26 @@ def test_no_process_a_submission_starts_outlives_it(tmp_path):
     while _processes_with(token) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert _processes_with(token) == []
+
+
+def test_a_submission_cannot_spoil_another_students_file(tmp_path):
+    from utils.grading.chapters import load_chapters
+    from utils.grading.discover import discover
+    from utils.grading.grade import grade_all
+
+    folder = tmp_path / "class"
+    (folder / "bob").mkdir(parents=True)
+    victim = folder / "bob" / f"{fixtures.CHAPTER}.ipynb"
+    victim.write_bytes(fixtures._text(fixtures.completed()))
+    original = victim.read_bytes()
+    overwrite = (f"import glob\nfor path in glob.glob({str(folder)!r} + '/**/*.ipynb', recursive=True) + "
+                 f"[{str(victim)!r}]:\n    try:\n        open(path, 'w').write('{{}}')\n    except OSError:\n"
+                 "        pass\n")
+    (folder / "alice").mkdir()
+    (folder / "alice" / f"{fixtures.CHAPTER}.ipynb").write_bytes(fixtures._text(_notebook(overwrite + RIGHT)))
+    submissions, _ = discover([str(folder)], load_chapters())
+    results = {r.student: r for r in grade_all(sorted(submissions, key=lambda s: s.student), Limits(
+        cell_timeout=fixtures.CELL_TIMEOUT_S), out=open(os.devnull, "w"))}
+    assert results["bob"].points == 5.0  # graded from the bytes read before any student code ran
+    if detect_sandbox().name != "none":
+        assert victim.read_bytes() == original  # and, in the sandbox, never even reachable
