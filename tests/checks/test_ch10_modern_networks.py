@@ -338,7 +338,7 @@ def test_resnet18_layers_mutants(mutant, hint):
 
 @pytest.mark.parametrize("mutant, hint", [
     (lambda: "a", "training need not find it"),
-    (lambda: "c", "can only approximate the identity"),
+    (lambda: "c", "cannot pass all C channels on"),
     (lambda: "d", "nothing guarantees"),
     (lambda: 2, "answer 'a', 'b', 'c' or 'd'"),
 ])

@@ -617,8 +617,8 @@ def check_q_nested(answer) -> str:
     hints = {
         "a": "a larger function class contains a better function, but training need not find it, and lower "
              "training loss says nothing certain about test error.",
-        "c": "a plain 3x3 convolution with BN and a ReLU can only approximate the identity (BN normalises the "
-             "batch), and SGD does not start near it: the classes of plain networks need not be nested.",
+        "c": "a layer from C to C/2 channels cannot pass all C channels on, so functions that need all of them are "
+             "lost: only an insertion that can be the identity (a residual block) keeps the classes nested.",
         "d": "the shortcut helps gradients reach early layers, but nothing guarantees they never vanish or explode.",
     }
     if isinstance(got, str):
