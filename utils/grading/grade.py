@@ -48,6 +48,7 @@ from .judge import Channel, Host, RunnerLost, parse_check_cell
 from .references import not_yours
 
 MAX_RESTARTS = 3
+RUNNER_THREADS = "import torch as _torch\n_torch.set_num_threads(1)\ndel _torch\n"
 SETUP_TIMEOUT = 300.0  # the solution's own setup cells are trusted: they get this, not the per-cell limit
 MESSAGE_LIMIT = 3000
 NAME_HINT = (" [when graded, only the exercise cells run, after the workbook's setup cells: code in cells you "
@@ -234,8 +235,8 @@ class _Session:
         """Fork a runner, run the setup cells, arm the reference tripwire and replay earlier exercises."""
         self.stop()
         try:
+            self.host = _host()  # once per worker (its start is not this submission's time)
             since = time.monotonic()
-            self.host = _host()
             self.channel = self.host.fork(self.limits.memory_mb, time.monotonic() + 60)
             since = self._spent("runner start", since)
             for code in self.plan.setup:
@@ -243,6 +244,8 @@ class _Session:
                 run = self.channel.execute(code)
                 if run.get("state") != "ok":
                     raise RuntimeError(f"a setup cell of the solution failed ({_error_text(run)})")
+            # one thread: a grading worker is one core, and the judge and the runner take turns on it
+            self.channel.execute(RUNNER_THREADS)
             self.channel.install_tripwire([s.exercise_id for s in self.plan.steps if s.kind == "code"])
             since = self._spent("setup cells", since)
             for code in self.replay:

@@ -56,6 +56,7 @@ class Host:
         self.process: subprocess.Popen | None = None
         self.control: socket.socket | None = None
         self.namespaces = False
+        self.start_seconds = 0.0  # how long the zygote took to start (imports), the last time
 
     @property
     def sandbox_name(self) -> str:
@@ -80,9 +81,11 @@ class Host:
                                         cwd="/" if popen_env is None else None)
         child.close()
         self.control = parent
-        reply = self._receive(time.monotonic() + START_TIMEOUT)
+        started = time.monotonic()
+        reply = self._receive(started + START_TIMEOUT)
         if reply.get("op") != "ready":
             raise RuntimeError(f"the runner did not start: {reply}")
+        self.start_seconds = time.monotonic() - started
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None

@@ -42,7 +42,7 @@ from . import wire
 
 PRELOAD = ("numpy", "torch", "torch.nn", "torch.nn.functional", "matplotlib", "matplotlib.pyplot",
            "IPython.core.interactiveshell", "matplotlib_inline.backend_inline", "utils.notebook", "utils.checks",
-           "utils.checks.modules", "utils.plotting", "utils.data")
+           "utils.checks.modules", "utils.plotting", "utils.data", "utils.grading.references")
 OUTPUT_LIMIT = 20_000
 CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID = 0x00020000, 0x10000000, 0x20000000
 SCRATCH = (("/tmp", "size=256m,mode=1777"), ("/dev/shm", "size=64m,mode=1777"))  # what a runner may write
@@ -74,6 +74,14 @@ def zygote_main() -> None:
             __import__(name)
         except Exception:  # a missing optional module costs time later, not correctness
             pass
+    try:  # what every runner needs next, made once here: every chapter's checks (the tripwire reads their
+        # declarations) and the IPython shell
+        from utils.checks.core import registered_ids
+
+        registered_ids()
+        _shell()
+    except Exception:
+        pass
     _send(control, {"op": "ready", "pid": os.getpid()})
     children: dict[int, tuple[int, int]] = {}  # id -> (middle pid, runner pid)
     number = 0
@@ -280,6 +288,19 @@ def _run_submission(channel_fd: int, memory_mb: int) -> None:
     Runner(channel.makefile("rb"), channel.makefile("wb")).serve()
 
 
+def _shell():
+    """The IPython shell the cells run in (one per process: made in the zygote, inherited by each runner)."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    if InteractiveShell.initialized():
+        return InteractiveShell.instance()
+    shell = InteractiveShell.instance(colors="NoColor")
+    shell._showtraceback = lambda *args, **kwargs: None  # errors go back as data, not as text
+    # figures are never looked at while grading: keep the Agg backend (no GUI, no inline display)
+    shell.register_magic_function(lambda line="": None, "line", "matplotlib")
+    return shell
+
+
 class _Capture(io.TextIOBase):
     """What a cell prints, kept up to ``limit`` characters (the rest only counted)."""
 
@@ -435,12 +456,7 @@ class Runner:
 
     def _ensure_shell(self):
         if self.shell is None:
-            from IPython.core.interactiveshell import InteractiveShell
-
-            self.shell = InteractiveShell.instance(colors="NoColor")
-            self.shell._showtraceback = lambda *args, **kwargs: None  # errors go back as data, not as text
-            # figures are never looked at while grading: keep the Agg backend (no GUI, no inline display)
-            self.shell.register_magic_function(lambda line="": None, "line", "matplotlib")
+            self.shell = _shell()
         return self.shell
 
     @contextlib.contextmanager
