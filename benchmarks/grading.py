@@ -105,7 +105,11 @@ def bench(label: str, folder: Path, jobs: int, limits: Limits) -> float:
     if phases:
         print("  where the time went (summed): " + ", ".join(f"{k} {v:.1f} s" for k, v in phases.items())
               + f"; the rest ({sum(r.seconds for r in results) - sum(phases.values()):.1f} s) is reading, "
-              "assembling and each worker's one runner start")
+              "assembling and each worker's one zygote start")
+    from utils.grading import grade
+
+    if grade._HOST is not None:  # --jobs 1: the zygote lives in this process
+        print(f"  the worker's zygote started in {grade._HOST.start_seconds:.1f} s (once per worker, imports torch)")
     return total
 
 
