@@ -2,14 +2,17 @@
 
     workbook release OUT [--zip]                      write the student bundle (no solutions)
     workbook grade PATHS... --out DIR [--jobs N]      grade submissions, write CSV/JSON reports and feedback
+    workbook grade --verify DIR                       is a report folder as the grader wrote it?
 
 Modules, one concern each:
 
 - ``chapters``  the canonical chapters (setup cells, exercises, check cells) read from ``solutions/``, and
-  how a submission's chapter is identified (metadata, then file name, then exercise ids);
-- ``discover``  which files are submissions, and whose (the student naming rule);
-- ``intake``    reading a submitted file once and telling its chapter (metadata, file name, content);
-- ``assemble``  the grading plan of one submission: canonical setup, student exercise cells by id, canonical checks;
+  how a submission's chapter is identified (metadata, then file name, then exercise ids or prompts);
+- ``discover``  which files are submissions (read and hashed once, archives opened), and whose (names
+  normalised, copies folded, unknown owners never merged);
+- ``intake``    turning a file's bytes into a notebook (or naming what else it is) and telling its chapter;
+- ``assemble``  the grading plan of one submission: canonical setup, student exercise cells by id (by content
+  where metadata was stripped), canonical checks;
 - ``runner``    inside the sandbox: the zygote and the per-submission runner that execute the student's cells
   and call the student's functions when the judge asks (it decides nothing);
 - ``wire``      the format between the two sides: JSON + raw array bytes, never pickle;
@@ -17,7 +20,8 @@ Modules, one concern each:
 - ``sandbox``   how the runner is started (bubblewrap on Linux, or nothing, said in every report);
 - ``grade``     one submission end to end (cells in the runner, checks in the judge), and a batch with worker
   processes and progress lines;
-- ``report``    the CSV, summary CSV, JSON and per-student feedback files;
+- ``report``    the CSVs, JSON, written answers to review and feedback files, written atomically with a
+  manifest (``workbook grade --verify``);
 - ``release``   the student bundle.
 
 See ``docs/INSTRUCTORS.md`` for the rules, the statuses and the trust boundary.
