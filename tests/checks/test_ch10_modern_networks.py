@@ -13,9 +13,9 @@ from torch import nn
 
 from utils.checks import NOT_ATTEMPTED, PASSED, get_reference, run_check
 from utils.checks.ch10_modern_networks import _nin_sizes, _resnet18_cost, _resnet18_layers
-from utils.nets.googlenet import googlenet
-from utils.nets.nin import count_parameters, nin
-from utils.nets.resnet import resnet18
+from utils.nets.googlenet import Inception as NetInception, googlenet, googlenet_fashion
+from utils.nets.nin import count_parameters, nin, nin_fashion
+from utils.nets.resnet import Residual as NetResidual, plain_stack, resnet18, resnet_fashion
 from tests.checks.mutants import assert_rejected, partly_written
 
 EXERCISES = ["modern.nin_sizes", "modern.inception", "modern.inception_cost", "modern.residual",
@@ -247,6 +247,11 @@ def test_inception_mutants(mutant, hint):
     assert "Inception(" in message
 
 
+def test_inception_order_names_the_branch_found_in_place_of_another():
+    message = assert_rejected("modern.inception", inception(order=(1, 0, 2, 3)), "torch.cat([b1, b2, b3, b4]")
+    assert "channels 0-1 = branch 1" in message and "hold what branch 2" in message
+
+
 def test_inception_failure_names_the_branch():
     message = assert_rejected("modern.inception", inception(relu_off=4), "followed by a ReLU")
     assert "branch 3 (1x1 reduction, 5x5 conv)" in message
@@ -344,3 +349,20 @@ def test_resnet18_layers_mutants(mutant, hint):
 ])
 def test_q_nested_mutants(mutant, hint):
     assert_rejected("modern.q_nested", mutant, hint, names_case=False)
+
+
+# ------------------------------------------------------------------------------------------- utils.nets (chapter 10)
+@pytest.mark.parametrize("make", [nin_fashion, googlenet_fashion, resnet_fashion])
+def test_fashion_variants_score_28x28_images_without_upsampling(make):
+    model = make().eval()
+    with torch.no_grad():
+        assert model(torch.zeros(3, 1, 28, 28)).shape == (3, 10)
+
+
+def test_the_blocks_of_utils_nets_pass_their_checks_and_keep_their_shapes():
+    assert run_check("modern.inception", NetInception).status == PASSED
+    assert run_check("modern.residual", lambda C, K, stride=1: NetResidual(C, K, stride)).status == PASSED
+    for options in ({}, {"residual": True}, {"batch_norm": True}):
+        model = plain_stack(depth=20, **options)
+        weights = [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+        assert len(weights) == 20 and model(torch.zeros(2, 1, 28, 28)).shape == (2, 10)

@@ -228,15 +228,21 @@ def check_inception(answer) -> str:
             for b, branch in enumerate(BRANCHES):
                 got_slice = got[:, edges[b]:edges[b + 1]]
                 mistakes = dict(wrong.get(b, {}))
-                for other in range(4):   # another branch's constant here: the order of the concatenation
-                    if other != b and expected[other].shape[0] == expected[b].shape[0]:
+                hint = f"{branch} in the order given, each convolution followed by a ReLU; " + ORDER_HINT
+                for other in range(4):   # another branch's output here: the order of the concatenation
+                    if other == b:
+                        continue
+                    if expected[other].shape[0] == expected[b].shape[0]:
                         mistakes.setdefault(ORDER_HINT, np.broadcast_to(expected[other], got_slice.shape))
+                    centre, value = got_slice[..., H // 2, W // 2], expected[other][0, H // 2, W // 2]
+                    if value != expected[b][0, H // 2, W // 2] and np.allclose(centre, value):
+                        hint = (f"these channels hold what {BRANCHES[other]} outputs ({value:g} at the centre): "
+                                + ORDER_HINT)
                 assert_array_matches(
                     got_slice, np.broadcast_to(expected[b], got_slice.shape),
                     case=f"{case}, {name}: channels {edges[b]}-{edges[b + 1] - 1} = {branch}, input of ones "
                          f"{(N, C, H, W)}", what=f"the output of {branch}",
-                    known_mistakes={k: np.broadcast_to(v, got_slice.shape) for k, v in mistakes.items()},
-                    hint=f"{branch} in the order given, each convolution followed by a ReLU; " + ORDER_HINT)
+                    known_mistakes={k: np.broadcast_to(v, got_slice.shape) for k, v in mistakes.items()}, hint=hint)
             runs += 1
         # random weights, against the reference computed here from the same weights
         for trial in range(2):
