@@ -18,7 +18,7 @@ from utils.nets.nin import count_parameters, nin, nin_fashion
 from utils.nets.resnet import Residual as NetResidual, plain_stack, resnet18, resnet_fashion
 from tests.checks.mutants import assert_rejected, partly_written
 
-EXERCISES = ["modern.nin_sizes", "modern.inception", "modern.inception_cost", "modern.residual",
+EXERCISES = ["modern.nin_sizes", "modern.nin_cost", "modern.inception", "modern.inception_cost", "modern.residual",
              "modern.residual_cost", "modern.resnet18_cost", "modern.resnet18_layers", "modern.q_nested"]
 
 
@@ -33,6 +33,16 @@ def nin_sizes(n, pool=lambda a: (a - 3) // 2 + 1, first=lambda n: (n - 11) // 4 
     c = pool(b)
     d = pool(c)
     return (a, b, b, c, c, d, d)
+
+
+def nin_cost(num_classes, *, bias=True, one_by_one=2, last_1x1=True):
+    params = macs = 0
+    for i, (c, k, f, n) in enumerate([(3, 96, 11, 54), (96, 256, 5, 26), (256, 384, 3, 12), (384, num_classes, 3, 5)]):
+        extra = one_by_one if (i < 3 or last_1x1) else 0
+        weights = k * c * f * f + extra * k * k
+        params += weights + (k * (1 + extra) if bias else 0)
+        macs += n * n * weights
+    return params, macs
 
 
 class Inception(nn.Module):
@@ -155,7 +165,7 @@ def resnet18_layers():
 
 
 SOLUTIONS = {
-    "modern.nin_sizes": nin_sizes, "modern.inception": inception(), "modern.inception_cost": inception_cost,
+    "modern.nin_sizes": nin_sizes, "modern.nin_cost": nin_cost, "modern.inception": inception(), "modern.inception_cost": inception_cost,
     "modern.residual": residual(), "modern.residual_cost": residual_cost, "modern.resnet18_cost": resnet18_cost,
     "modern.resnet18_layers": resnet18_layers, "modern.q_nested": lambda: "b",
 }
@@ -177,6 +187,7 @@ def test_not_implemented_is_recognised(exercise_id):
 @pytest.mark.parametrize("exercise_id, solution, unfinished", [
     ("modern.nin_sizes", nin_sizes, lambda n: n == 227),
     ("modern.inception_cost", inception_cost, lambda C, *rest: C == 3),
+    ("modern.nin_cost", nin_cost, lambda k: k == 100),
     ("modern.residual_cost", residual_cost, lambda C, K, stride, h, w: stride == 2),
     ("modern.resnet18_cost", resnet18_cost, lambda size, classes: size == 96),
     ("modern.inception", inception(), lambda C, *rest: C == 192),
@@ -226,6 +237,23 @@ def test_resnet18_multiply_adds_match_a_hook_count():
 ])
 def test_nin_sizes_mutants(mutant, hint):
     assert_rejected("modern.nin_sizes", mutant, hint)
+
+
+@pytest.mark.parametrize("mutant, hint", [
+    (lambda k: nin_cost(k, bias=False), "count the biases"),
+    (lambda k: nin_cost(k, one_by_one=1), "two 1x1 convolutions"),
+    (lambda k: nin_cost(k, last_1x1=False), "the last block is a full NiN block"),
+    (lambda k: nin_cost(k)[::-1], "in the order (parameters, multiply_adds)"),
+])
+def test_nin_cost_mutants(mutant, hint):
+    assert_rejected("modern.nin_cost", mutant, hint)
+
+
+def test_nin_cost_matches_the_summary_of_nin():
+    from utils.nets.summary import summary
+
+    table = summary(nin(num_classes=10), (1, 3, 224, 224))
+    assert nin_cost(10) == (table.total_parameters, table.total_multiply_adds)
 
 
 @pytest.mark.parametrize("mutant, hint", [

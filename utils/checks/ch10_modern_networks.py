@@ -90,6 +90,41 @@ def check_nin_sizes(answer) -> str:
     return f"{len(NIN_SIZES)} input sizes"
 
 
+# ================================================================================================ NiN cost
+def _nin_cost(num_classes, *, biases=True, one_by_one=2, last_block=True):
+    """(parameters, multiply-adds) of the ImageNet NiN on 224 x 224 images; the arguments plant mistakes."""
+    sizes = _nin_sizes(224)
+    params = macs = 0
+    blocks = [(3, 96, 11), (96, 256, 5), (256, 384, 3), (384, num_classes, 3)]
+    for index, ((c, k, f), n) in enumerate(zip(blocks, sizes[::2])):
+        layers = [c * k * f * f] + [k * k] * (one_by_one if last_block or index < 3 else 0)   # weights
+        params += sum(layers) + (k * len(layers) if biases else 0)
+        macs += n * n * sum(layers)
+    return params, macs
+
+
+NIN_CLASSES = (1000, 10, 100, 21)
+
+
+@register("modern.nin_cost")
+def check_nin_cost(answer) -> str:
+    fn = require_callable(answer, "nin_cost(num_classes)")
+    for classes in NIN_CLASSES:
+        case = f"nin_cost({classes})"
+        got = call(fn, classes, case=case)
+        mistakes = {
+            "count the biases: every convolution has one per output channel.": _nin_cost(classes, biases=False),
+            "a NiN block has two 1x1 convolutions after its spatial one.": _nin_cost(classes, one_by_one=1),
+            "the last block is a full NiN block too: a 3x3 convolution to the classes, then two 1x1 layers of "
+            "num_classes channels.": _nin_cost(classes, last_block=False),
+        }
+        _pair_check(got, _nin_cost(classes), case, mistakes, what="(parameters, multiply_adds)",
+                    hint="per block K*C*F*F + K + 2 (K*K + K) parameters and n'*n'*(K*C*F*F + 2*K*K) multiply-adds, "
+                         "n' the block's output size (54, 26, 12, 5); pooling and dropout count nothing. "
+                         "Return a tuple of two ints.")
+    return f"{len(NIN_CLASSES)} class counts"
+
+
 # ================================================================================================ inception
 def _inception_shapes(C, c1, c2, c3, c4):
     return [(c1, C, 1, 1), (c1,), (c2[0], C, 1, 1), (c2[0],), (c2[1], c2[0], 3, 3), (c2[1],),
@@ -638,6 +673,11 @@ def check_q_nested(answer) -> str:
 @reference("modern.nin_sizes")
 def _nin_sizes_reference(n):
     return _nin_sizes(n)
+
+
+@reference("modern.nin_cost")
+def _nin_cost_reference(num_classes):
+    return _nin_cost(num_classes)
 
 
 reference("modern.inception")(_Inception)
