@@ -17,6 +17,7 @@ The ``@reference`` functions at the end are the workbook's answers, which demons
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 
 import numpy as np
@@ -26,12 +27,22 @@ import torch.nn.functional as F
 from utils.nets.googlenet import Inception as _Inception
 from utils.nets.resnet import Residual as _Residual
 
-from .ch02_convolution_and_channels import _one_thread   # tiny tensors: one torch thread is fastest
 from .compare import assert_array_matches, assert_equal, call, require_callable
 from .core import CheckFailed, reference, register
 from .modules import is_module, output_shapes, parameter_shapes, run_module
 
 BN_EPS = 1e-5
+
+
+@contextlib.contextmanager
+def _one_torch_thread():
+    """Tiny tensors: on a loaded machine a second spinning thread per convolution costs more than it gives."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _t(a) -> torch.Tensor:
@@ -233,7 +244,7 @@ def _inception_shape_hint(got, C, c1, c2, c3, c4):
 
 
 @register("modern.inception")
-@_one_thread
+@_one_torch_thread()
 def check_inception(answer) -> str:
     fn = require_callable(answer, "Inception(in_channels, c1, c2, c3, c4)")
     rng = np.random.default_rng(100)
@@ -436,7 +447,7 @@ def _residual_shape_hint(got, C, K, projection):
 
 
 @register("modern.residual")
-@_one_thread
+@_one_torch_thread()
 def check_residual(answer) -> str:
     fn = require_callable(answer, "Residual(in_channels, out_channels, stride=1)")
     rng = np.random.default_rng(101)
