@@ -57,7 +57,7 @@ def _init(model: nn.Module) -> nn.Module:
 
 
 def resnet18(num_classes: int = 1000, in_channels: int = 3) -> nn.Sequential:
-    """ResNet-18 for 3 x 224 x 224 images (11,689,512 parameters, about 1.82 billion multiply-adds).
+    """ResNet-18 for 3 x 224 x 224 images (11,689,512 parameters, 1.81 billion multiply-adds).
 
     stem: conv 7x7/2 (64) -> BN -> ReLU -> max pool 3x3/2 (224 -> 112 -> 56); four stages of two blocks with
     64, 128, 256, 512 channels (56, 28, 14, 7); global average pooling; a dense layer to the classes.
