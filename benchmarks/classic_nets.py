@@ -127,6 +127,14 @@ def machine() -> str:
     return f"{model}, {torch.get_num_threads()} threads, torch {torch.__version__}"
 
 
+def describe(recipe: Recipe) -> str:
+    text = (f"{recipe.epochs} epochs, batch {recipe.batch_size}, {recipe.optimizer} {recipe.lr:g} "
+            f"{recipe.schedule or 'constant'}, wd {recipe.weight_decay:g}")
+    if recipe.label_smoothing:
+        text += f", smoothing {recipe.label_smoothing:g}"
+    return text + (", crop+flip" if recipe.augment else "")
+
+
 def table(runs: list[dict], names: list[str], markdown: bool) -> str:
     header = ["net", "parameters", "recipe", "test accuracy median (min)", "wall s", "CPU s",
               "target (textbook, V100)", "met"]
@@ -141,8 +149,7 @@ def table(runs: list[dict], names: list[str], markdown: bool) -> str:
         best = max(best, accuracy)
         met = accuracy >= net.target_accuracy and seconds <= net.target_seconds
         rows.append([name, f"{mine[0]['parameters']:,}",
-                     f"{recipe.epochs} ep, batch {recipe.batch_size}, {recipe.optimizer} {recipe.lr:g}"
-                     + (", aug" if recipe.augment else ""),
+                     describe(recipe),
                      f"{accuracy:.3f} ({min(r['accuracy'] for r in mine):.3f}), {len(mine)} seeds",
                      f"{seconds:.0f}", f"{statistics.median(r.get('cpu_seconds', 0.0) for r in mine):.0f}",
                      f">= {net.target_accuracy:.3f} in {net.target_seconds:.0f} s",
@@ -220,9 +227,13 @@ def main(argv=None) -> int:
 
     runs = json.loads(args.results.read_text()) if args.results and args.results.exists() else []
     recipes = {name: overridden(NETS[name].recipe, args.set) for name in names}
+
+    def same_setup(r):   # a run done with this recipe, data and thread count
+        return (r["net"] in recipes and r["recipe"] == asdict(recipes[r["net"]])
+                and r["train_size"] == len(train[1]) and r["threads"] == args.threads)
+
     todo = [(name, seed) for seed in seeds for name in names     # seed by seed: a cut-short run stays even
-            if not any(r["net"] == name and r["seed"] == seed and r["recipe"] == asdict(recipes[name])
-                       and r["train_size"] == len(train[1]) for r in runs)]
+            if not any(r["net"] == name and r["seed"] == seed and same_setup(r) for r in runs)]
     jobs = [(name, seed, recipes[name], args.train_size, args.threads, args.progress, not args.no_bf16)
             for name, seed in todo]
 
@@ -245,8 +256,7 @@ def main(argv=None) -> int:
                                                     mp_context=multiprocessing.get_context("spawn")) as pool:
             for future in concurrent.futures.as_completed([pool.submit(worker, *job) for job in jobs]):
                 record(future.result())
-    current = [r for r in runs if r["net"] in recipes and r["recipe"] == asdict(recipes[r["net"]])
-               and r["train_size"] == len(train[1]) and r["seed"] in seeds]
+    current = [r for r in runs if same_setup(r) and r["seed"] in seeds]
     print()
     print(table(current, names, args.markdown))
     return 0
