@@ -301,6 +301,7 @@ def test_allowed_helpers_and_own_code_are_credited(tmp_path):
     assert _grade(tmp_path, "own", _notebook(own))["warmup.n_outputs"][0] == "passed"
 
 
+@needs_sandbox
 def test_a_submission_leaves_nothing_for_the_next_one(tmp_path):
     # A leaves a module that would shadow the standard library and a marker file in every scratch folder
     leave = ("import os, tempfile\nfor folder in ('.', '/tmp', '/dev/shm', tempfile.gettempdir()):\n"

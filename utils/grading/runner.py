@@ -93,7 +93,7 @@ def zygote_main() -> None:
         op = message.get("op")
         if op == "fork" and len(fds) == 1:
             number += 1
-            children[number] = _fork_runner(control, fds[0], int(message.get("memory_mb", 0)), sandboxed)
+            children[number] = _fork_runner(control, fds[0], int(message.get("memory_mb", 0)))
             os.close(fds[0])
             _send(control, {"op": "forked", "id": number, "namespaces": children[number][2]})
         elif op == "end":
@@ -122,24 +122,26 @@ def _detach_standard_streams() -> None:
     os.close(null)
 
 
-def _fork_runner(control: socket.socket, channel_fd: int, memory_mb: int, sandboxed: bool):
+def _fork_runner(control: socket.socket, channel_fd: int, memory_mb: int):
     """Fork the process that runs one submission; returns (middle pid, runner pid, namespaces, its folder).
 
     With namespaces the runner gets its own /tmp and /dev/shm (fresh memory file systems, gone with it);
-    without, it works in a folder of its own, emptied when the submission ends (``_clean_scratch``)."""
+    without (or where the workbook itself lives under /tmp), it works in a folder of its own, removed when the
+    submission ends, and in the sandbox the shared scratch folders are emptied too (``_clean_scratch``)."""
     report_r, report_w = os.pipe()
-    folder = "" if sandboxed else tempfile.mkdtemp(prefix="workbook-runner-")
+    folder = tempfile.mkdtemp(prefix="workbook-runner-")
     middle = os.fork()
     if middle == 0:  # the middle process: new namespaces, then the runner as their PID 1
         try:
             control.close()
             os.close(report_r)
             os.setsid()
-            namespaces = _unshare()
+            private = not _kept_under_scratch()
+            namespaces = _unshare(private_scratch=private)
             runner = os.fork()
             if runner == 0:
                 os.close(report_w)
-                os.chdir(folder or "/tmp")
+                os.chdir("/tmp" if namespaces and private else folder)
                 _run_submission(channel_fd, memory_mb)
                 os._exit(0)
             os.write(report_w, f"{runner} {int(namespaces)}".encode())
@@ -164,9 +166,28 @@ def _fork_runner(control: socket.socket, channel_fd: int, memory_mb: int, sandbo
     return middle, runner_pid, bool(namespaces), folder
 
 
-def _unshare() -> bool:
+def _kept_paths() -> list[str]:
+    """What the runner needs to see: the Python installation, the environment and the workbook's code."""
+    import utils
+
+    paths = {sys.prefix, sys.base_prefix, os.path.dirname(os.path.abspath(utils.__file__))}
+    return sorted({os.path.realpath(p) for p in paths} | {os.path.abspath(p) for p in paths})
+
+
+def _kept_under_scratch() -> bool:
+    """Whether something the runner needs lies in a scratch folder (a checkout under /tmp): a fresh file system
+    there would hide it, so such a runner shares the sandbox's scratch folders, emptied after each submission."""
+    return any(_inside(path, target) for path in _kept_paths() for target, _ in SCRATCH)
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+def _unshare(private_scratch: bool) -> bool:
     """User, mount and PID namespaces of the runner's own (its children get them), where the kernel allows:
-    PID 1 of that namespace is the runner, so all it starts dies with it, and it sees fresh scratch folders."""
+    PID 1 of that namespace is the runner, so all it starts dies with it; with ``private_scratch`` it also gets
+    fresh /tmp and /dev/shm, which hide the host's (without the sandbox) or the sandbox's."""
     libc = _libc()
     if libc is None or not sys.platform.startswith("linux"):
         return False
@@ -177,7 +198,7 @@ def _unshare() -> bool:
         for name, text in (("uid_map", f"{uid} {uid} 1"), ("setgroups", "deny"), ("gid_map", f"{gid} {gid} 1")):
             with open(f"/proc/self/{name}", "w") as handle:
                 handle.write(text)
-        for target, options in SCRATCH:
+        for target, options in SCRATCH if private_scratch else ():
             if os.path.isdir(target) and libc.mount(b"tmpfs", target.encode(), b"tmpfs", 0, options.encode()) != 0:
                 return False
     except OSError:
@@ -191,16 +212,26 @@ def _clean_scratch(folder: str, sandboxed: bool) -> None:
     if folder:
         shutil.rmtree(folder, ignore_errors=True)
     if sandboxed:
+        kept = _kept_paths()
         for target, _ in SCRATCH:
-            for entry in os.listdir(target) if os.path.isdir(target) else []:
-                path = os.path.join(target, entry)
-                if os.path.isdir(path) and not os.path.islink(path):
-                    shutil.rmtree(path, ignore_errors=True)
-                else:
-                    try:
-                        os.remove(path)
-                    except OSError:
-                        pass
+            _empty(target, kept)
+
+
+def _empty(folder: str, kept: list[str]) -> None:
+    """Remove everything in ``folder`` except the ``kept`` paths (and the folders that lead to them)."""
+    for entry in os.listdir(folder) if os.path.isdir(folder) else []:
+        path = os.path.join(folder, entry)
+        if any(_inside(path, k) for k in kept):
+            continue
+        if any(_inside(k, path) for k in kept):
+            _empty(path, kept)
+        elif os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            try:
+                os.remove(path)
+            except OSError:
+                pass
 
 
 def _kill(pid: int) -> None:

@@ -169,9 +169,11 @@ def _layout(project_root: Path) -> tuple[list[str], list[str]]:
                                      os.path.join(root, "utils"))))
     python = sorted(_python_paths(), key=len)
     outside = [path for path in python if not _inside(path, root)]
-    made: set[str] = set()
+    made: set[str] = {"/tmp"}
     options, visible = _bind_options([*SYSTEM_PATHS, *ETC_FILES, *outside], made)
-    options = ["--tmpfs", "/", *options]  # an empty root: only what is added below exists
+    # an empty root: only what is added below exists; /tmp comes first, so that a project or an environment
+    # that lives under the host's /tmp (a CI checkout) is bound on top of it, not hidden by it
+    options = ["--tmpfs", "/", "--perms", "1777", "--size", str(TMP_SIZE), "--tmpfs", "/tmp", *options]
     if any(_inside(root, path) for path in visible):
         # The project lies inside a bound folder (e.g. under /usr): mask all of it before utils comes back.
         options += ["--tmpfs", root]
@@ -185,8 +187,7 @@ def _layout(project_root: Path) -> tuple[list[str], list[str]]:
     options += [
         "--proc", "/proc",
         "--dev", "/dev",
-        "--perms", "1777", "--size", str(SHM_SIZE), "--tmpfs", "/dev/shm",
-        "--perms", "1777", "--size", str(TMP_SIZE), "--tmpfs", "/tmp",  # the student's uid must write it
+        "--perms", "1777", "--size", str(SHM_SIZE), "--tmpfs", "/dev/shm",  # the student's uid must write it
         "--chdir", "/tmp",
     ]
     return options, visible
