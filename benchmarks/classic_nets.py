@@ -75,7 +75,9 @@ class Net:
 
 NETS = {
     "lenet": Net(lenet_fashion, Recipe(epochs=5, batch_size=128, lr=0.05), 0.802, 45),
-    "alexnet": Net(alexnet_fashion, Recipe(epochs=5, batch_size=128, lr=0.05), 0.880, 209),
+    # with SGD (lr 0.05) AlexNet's dropout head lands between 0.876 and 0.890 depending on the seed
+    "alexnet": Net(alexnet_fashion, Recipe(epochs=5, batch_size=128, lr=0.002, optimizer="adamw",
+                                           weight_decay=0.05, label_smoothing=0.1), 0.880, 209),
     # without batch norm, VGG's default initialisation barely moves under SGD for an epoch: AdamW does not wait
     "vgg": Net(vgg_fashion, Recipe(epochs=16, batch_size=128, lr=0.002, optimizer="adamw", weight_decay=0.05,
                                    label_smoothing=0.1), 0.918, 306),
