@@ -108,7 +108,7 @@ def bench(label: str, folder: Path, jobs: int, limits: Limits) -> float:
               "assembling and each worker's one zygote start")
     from utils.grading import grade
 
-    if grade._HOST is not None:  # --jobs 1: the zygote lives in this process
+    if jobs == 1 and grade._HOST is not None:  # the zygote lives in this process
         print(f"  the worker's zygote started in {grade._HOST.start_seconds:.1f} s (once per worker, imports torch)")
     return total
 
