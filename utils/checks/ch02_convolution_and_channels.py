@@ -14,7 +14,6 @@ are what the chapter's demonstrations use while an exercise is not solved yet.
 
 from __future__ import annotations
 
-import functools
 import numbers
 
 import numpy as np
@@ -28,22 +27,6 @@ from .core import CheckFailed, implemented_by, reference, register
 
 # ----------------------------------------------------------------------------------------------------------
 # references (torch, float64)
-
-
-def _one_thread(check_fn):
-    """Run a check with one torch thread (restored afterwards). Its tensors are tiny: on a loaded machine
-    several spinning threads per tiny convolution make a check take seconds instead of a fraction of one."""
-
-    @functools.wraps(check_fn)
-    def run(answer) -> str:
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            return check_fn(answer)
-        finally:
-            torch.set_num_threads(threads)
-
-    return run
 
 
 def _t(a: np.ndarray) -> torch.Tensor:
@@ -191,7 +174,6 @@ implemented_by("conv.corr2d", "utils.checks.ch02_convolution_and_channels.ref_co
 
 
 @register("conv.corr2d")
-@_one_thread
 def check_corr2d(answer) -> str:
     fn = require_callable(answer, "corr2d(x, k)")
     rng = np.random.default_rng(20)
@@ -215,7 +197,6 @@ implemented_by("conv.convolve2d", builds_on=("conv.corr2d",))
 
 
 @register("conv.convolve2d")
-@_one_thread
 def check_convolve2d(answer) -> str:
     fn = require_callable(answer, "convolve2d(x, k)")
     rng = np.random.default_rng(21)
@@ -265,7 +246,6 @@ implemented_by("conv.multi_in", "utils.checks.ch02_convolution_and_channels.ref_
 
 
 @register("conv.multi_in")
-@_one_thread
 def check_multi_in(answer) -> str:
     fn = require_callable(answer, "corr2d_multi_in(x, k)")
     rng = np.random.default_rng(22)
@@ -325,7 +305,6 @@ implemented_by("conv.conv2d", "utils.checks.ch02_convolution_and_channels.ref_co
 
 
 @register("conv.conv2d")
-@_one_thread
 def check_conv2d(answer) -> str:
     fn = require_callable(answer, "conv2d(x, w, b)")
     rng = np.random.default_rng(23)
@@ -531,7 +510,6 @@ implemented_by("conv.learn_kernel", "utils.checks.ch02_convolution_and_channels.
 
 
 @register("conv.learn_kernel")
-@_one_thread  # 300 steps on tiny tensors
 def check_learn_kernel(answer) -> str:
     fn = require_callable(answer, "learn_kernel(x, y, kernel_shape, steps, lr)")
     watch = _StepWatch()

@@ -17,7 +17,6 @@ The ``@reference`` functions at the end are the workbook's answers, which demons
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 
 import numpy as np
@@ -32,17 +31,6 @@ from .core import CheckFailed, reference, register
 from .modules import is_module, output_shapes, parameter_shapes, run_module
 
 BN_EPS = 1e-5
-
-
-@contextlib.contextmanager
-def _one_torch_thread():
-    """Tiny tensors: on a loaded machine a second spinning thread per convolution costs more than it gives."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _t(a) -> torch.Tensor:
@@ -178,7 +166,6 @@ def _constant_settings(C, c1, c2, c3, c4, H, W):
     """
     border3 = np.outer(_taps(H, 3), _taps(W, 3)) / 9
     border5 = np.outer(_taps(H, 5), _taps(W, 5)) / 25
-    ones = np.ones((H, W))
     full = lambda k, v: np.full((k, H, W), v, dtype=float)
     mean = lambda k, c, f: np.full((k, c, f, f), 1.0 / (c * f * f))
     fill = lambda k, v: np.full(k, float(v))
@@ -244,7 +231,6 @@ def _inception_shape_hint(got, C, c1, c2, c3, c4):
 
 
 @register("modern.inception")
-@_one_torch_thread()
 def check_inception(answer) -> str:
     fn = require_callable(answer, "Inception(in_channels, c1, c2, c3, c4)")
     rng = np.random.default_rng(100)
@@ -447,7 +433,6 @@ def _residual_shape_hint(got, C, K, projection):
 
 
 @register("modern.residual")
-@_one_torch_thread()
 def check_residual(answer) -> str:
     fn = require_callable(answer, "Residual(in_channels, out_channels, stride=1)")
     rng = np.random.default_rng(101)
