@@ -254,6 +254,33 @@ def test_hostile_frames_are_refused(node, blobs, text):
         wire.Decoder(blobs).decode(node)
 
 
+def test_control_messages_are_framed_and_limited():
+    frame = wire.control_frame({"op": "fork", "memory_mb": 512})
+    assert wire.control_size(frame[:4]) == len(frame) - 4
+    assert wire.json_loads(frame[4:]) == {"op": "fork", "memory_mb": 512}
+    with pytest.raises(wire.WireError, match="larger than the limit"):
+        wire.control_size((wire.MAX_CONTROL + 1).to_bytes(4, "big"))
+
+
+def test_the_zygote_reads_a_control_message_split_anywhere():
+    import socket
+    import threading
+
+    from utils.grading import runner
+
+    frame = wire.control_frame({"op": "end", "id": 7})
+    mine, theirs = socket.socketpair()
+    with mine, theirs:
+        def dribble():                       # one byte at a time: the prefix itself arrives in pieces
+            for i in range(len(frame)):
+                mine.send(frame[i:i + 1])
+        sender = threading.Thread(target=dribble)
+        sender.start()
+        message, fds = runner._receive(theirs)
+        sender.join()
+    assert message == {"op": "end", "id": 7} and fds == []
+
+
 def test_exceptions_travel_as_name_and_message_only():
     error = _round_trip(SystemExit("bye"))
     assert type(error).__name__ == "SystemExit" and isinstance(error, Exception)  # never the real SystemExit

@@ -91,18 +91,17 @@ class Host:
         return self.process is not None and self.process.poll() is None
 
     def _send(self, message: dict, fds=()) -> None:
-        data = wire.json_bytes(message)
-        frame = len(data).to_bytes(4, "big") + data
+        frame = wire.control_frame(message)
         if fds:
             socket.send_fds(self.control, [frame], list(fds))
         else:
             self.control.sendall(frame)
 
     def _receive(self, deadline: float) -> dict:
-        data = _recv_exactly(self.control, 4, deadline, self.alive)
-        size = int.from_bytes(data, "big")
-        if size > 1 << 20:
-            raise RunnerLost("dead", "the runner's control channel is broken")
+        try:
+            size = wire.control_size(_recv_exactly(self.control, 4, deadline, self.alive))
+        except wire.WireError:
+            raise RunnerLost("dead", "the runner's control channel is broken") from None
         return wire.json_loads(_recv_exactly(self.control, size, deadline, self.alive))
 
     def fork(self, memory_mb: int, deadline: float) -> "Channel":

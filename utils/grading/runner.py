@@ -284,15 +284,19 @@ def _descends(pid: int, ancestor: int, parents: dict[int, int]) -> bool:
 
 
 def _send(sock: socket.socket, message: dict) -> None:
-    data = wire.json_bytes(message)
-    sock.sendall(len(data).to_bytes(4, "big") + data)
+    sock.sendall(wire.control_frame(message))
 
 
 def _receive(sock: socket.socket):
     message, fds, _, _ = socket.recv_fds(sock, 1 << 16, 4)
     if not message:
         raise EOFError()
-    size = int.from_bytes(message[:4], "big")
+    while len(message) < 4:               # a stream socket may split even a short frame
+        chunk = sock.recv(4 - len(message))
+        if not chunk:
+            raise EOFError()
+        message += chunk
+    size = wire.control_size(message[:4])
     data = message[4:]
     while len(data) < size:
         chunk = sock.recv(size - len(data))

@@ -475,6 +475,26 @@ def read_frame(stream: BinaryIO) -> tuple[dict, list[bytes]]:
     return header, [_exactly(stream, n) for n in sizes]
 
 
+# The zygote's control messages (fork, end, quit and their replies): a 4-byte length, then JSON. The judge's
+# side reads them with deadlines, the zygote's side with the descriptors it is sent, so each side keeps its
+# own loop; the framing and its limit are defined once, here.
+MAX_CONTROL = 1 << 20
+
+
+def control_frame(message: dict) -> bytes:
+    """One control message, framed."""
+    data = json_bytes(message)
+    return struct.pack(">I", len(data)) + data
+
+
+def control_size(prefix: bytes) -> int:
+    """The length of the JSON that follows a control frame's 4-byte ``prefix``."""
+    (size,) = struct.unpack(">I", prefix)
+    if size > MAX_CONTROL:
+        raise WireError(f"a control message of {size:,} bytes is larger than the limit")
+    return size
+
+
 def _exactly(stream: BinaryIO, n: int) -> bytes:
     chunks, left = [], n
     while left:
