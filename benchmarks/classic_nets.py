@@ -6,7 +6,7 @@ Trains each 28x28 variant (``lenet_fashion``, ``alexnet_fashion``, ``vgg_fashion
 and the number of parameters, next to the target taken from the textbook's table (10 epochs on a V100 GPU on
 images upsampled to 96-224 pixels): the same accuracy within the same time, on 2 CPU cores::
 
-    python benchmarks/classic_nets.py                    # all nets, 3 seeds (about an hour on 2 cores)
+    python benchmarks/classic_nets.py                    # all nets, 3 seeds (about 50 minutes on 2 cores)
     python benchmarks/classic_nets.py --quick --nets lenet,resnet
     python benchmarks/classic_nets.py --results runs.json --markdown   # resumable; a table for the README
 
@@ -16,10 +16,11 @@ learning rate, light augmentation); all train in channels-last layout under bflo
 halves the time on CPUs with bfloat16 instructions (AVX-512 BF16, AMX) and costs no accuracy here. The time
 is that of the training steps only (``History.seconds``); the test set is evaluated once, at the end.
 "wall s" is the median training wall time, "CPU s" the median CPU time of the training (all threads added
-up), which other processes on the machine do not inflate; a 1-thread run whose CPU time is within the target
-fits it on one idle core. "met" tells accuracy, wall time and CPU time against the target. Multi-threaded wall times need an otherwise idle
+up). "met" compares the accuracy and the wall time with the target. Wall times need an otherwise idle
 machine: with 2 threads on 2 cores, one busy neighbour makes every parallel region wait for the slower
-thread, and a run can become several times slower than with one thread (use ``--threads 1`` there).
+thread, and a run can become several times slower than with one thread. On a busy machine use
+``--threads 1``: the CPU time, which other processes do not inflate, is then what the run takes on one idle
+core.
 The benchmark is not part of the test suite.
 """
 
@@ -61,7 +62,8 @@ class Recipe:
     optimizer: str = "sgd"          # with momentum 0.9
     weight_decay: float = 5e-4
     schedule: str = "onecycle"
-    augment: bool = False           # random shifts of up to 2 pixels and left-right flips
+    flip: bool = False              # mirror each training image left-right with probability 1/2
+    shift: int = 0                  # and shift it by up to this many pixels each way
     label_smoothing: float = 0.0
 
 
@@ -79,8 +81,8 @@ NETS = {
     "alexnet": Net(alexnet_fashion, Recipe(epochs=5, batch_size=128, lr=0.002, optimizer="adamw",
                                            weight_decay=0.05, label_smoothing=0.1), 0.880, 209),
     # without batch norm, VGG's default initialisation barely moves under SGD for an epoch: AdamW does not wait
-    "vgg": Net(vgg_fashion, Recipe(epochs=16, batch_size=128, lr=0.002, optimizer="adamw", weight_decay=0.05,
-                                   label_smoothing=0.1), 0.918, 306),
+    "vgg": Net(vgg_fashion, Recipe(epochs=14, batch_size=128, lr=0.002, optimizer="adamw", weight_decay=0.05,
+                                   label_smoothing=0.1, flip=True), 0.918, 306),
     "nin": Net(nin_fashion, Recipe(epochs=4, batch_size=128, lr=0.05), 0.837, 258),
     "googlenet": Net(googlenet_fashion, Recipe(epochs=4, batch_size=128, lr=0.1), 0.888, 217),
     "resnet": Net(resnet_fashion, Recipe(epochs=5, batch_size=128, lr=0.1), 0.911, 164),
@@ -108,7 +110,8 @@ def run(name: str, seed: int, train, test, recipe: Recipe, progress: bool, bf16:
     cpu_start = time.process_time()
     history = fit(trained, train, epochs=recipe.epochs, lr=recipe.lr, optimizer=recipe.optimizer,
                   batch_size=recipe.batch_size, weight_decay=recipe.weight_decay, seed=seed, progress=progress,
-                  schedule=recipe.schedule, augment=random_crop_flip(2) if recipe.augment else None,
+                  schedule=recipe.schedule,
+                  augment=random_crop_flip(recipe.shift, recipe.flip) if recipe.flip or recipe.shift else None,
                   label_smoothing=recipe.label_smoothing)
     cpu_seconds = time.process_time() - cpu_start      # all threads together: unaffected by other processes
     accuracy = evaluate(trained, test)
@@ -135,13 +138,15 @@ def describe(recipe: Recipe) -> str:
             f"{recipe.schedule or 'constant'}, wd {recipe.weight_decay:g}")
     if recipe.label_smoothing:
         text += f", smoothing {recipe.label_smoothing:g}"
-    return text + (", crop+flip" if recipe.augment else "")
+    if recipe.flip:
+        text += ", flips"
+    return text + (f", shifts up to {recipe.shift} px" if recipe.shift else "")
 
 
 def table(runs: list[dict], names: list[str], markdown: bool) -> str:
     header = ["net", "parameters", "recipe", "test accuracy median (min)", "wall s", "CPU s",
-              "target (textbook, V100)", "met: accuracy / wall / CPU"]
-    rows, best = [], 0.0
+              "target (textbook, V100)", "met: accuracy / time"]
+    rows, best, best_name = [], 0.0, "none"
     for name in names:
         mine = [r for r in runs if r["net"] == name]
         if not mine:
@@ -150,15 +155,16 @@ def table(runs: list[dict], names: list[str], markdown: bool) -> str:
         accuracy = statistics.median(r["accuracy"] for r in mine)
         seconds = statistics.median(r["seconds"] for r in mine)
         cpu_seconds = statistics.median(r.get("cpu_seconds", float("nan")) for r in mine)
-        best = max(best, accuracy)
-        met = [accuracy >= net.target_accuracy, seconds <= net.target_seconds, cpu_seconds <= net.target_seconds]
+        if accuracy > best:
+            best, best_name = accuracy, name
+        met = [accuracy >= net.target_accuracy, seconds <= net.target_seconds]
         rows.append([name, f"{mine[0]['parameters']:,}",
                      describe(recipe),
                      f"{accuracy:.3f} ({min(r['accuracy'] for r in mine):.3f}), {len(mine)} seeds",
                      f"{seconds:.0f}", f"{cpu_seconds:.0f}",
                      f">= {net.target_accuracy:.3f} in {net.target_seconds:.0f} s",
                      " / ".join("yes" if m else "NO" for m in met)])
-    footer = f"best median accuracy {best:.3f}: target >= {BEST_TARGET} {'met' if best >= BEST_TARGET else 'NOT met'}"
+    footer = f"best median accuracy {best:.3f} ({best_name}): target >= {BEST_TARGET} {'met' if best >= BEST_TARGET else 'NOT met'}"
     if markdown:
         lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         lines += ["| " + " | ".join(row) + " |" for row in rows]

@@ -51,8 +51,12 @@ def vgg11(num_classes: int = 1000, in_channels: int = 3) -> nn.Sequential:
     return vgg(VGG11_ARCH, num_classes, in_channels)
 
 
-def vgg_fashion(arch=((1, 16), (1, 32), (2, 64)), num_classes: int = 10, in_channels: int = 1,
+def vgg_fashion(arch=((1, 32), (1, 64), (1, 128)), num_classes: int = 10, in_channels: int = 1,
                 hidden: int = 256, dropout: float = 0.5) -> nn.Sequential:
     """VGG for (N, in_channels, 28, 28): three blocks (28 -> 14 -> 7 -> 3; a fourth would leave one pixel)
-    with ``arch``'s (convolutions, channels) and ``hidden`` units in the head."""
+    with ``arch``'s (convolutions, channels) and ``hidden`` units in the head.
+
+    The default, one convolution per block with 32, 64 and 128 channels, is the layout the classic-nets
+    benchmark trains within VGG's time on two CPU cores: a second 128-channel convolution at 7 x 7 (VGG-11's
+    (1, 1, 2)) would make each epoch about 60% longer."""
     return vgg(arch, num_classes, in_channels, input_size=28, hidden=hidden, dropout=dropout)
