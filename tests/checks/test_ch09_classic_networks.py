@@ -390,7 +390,33 @@ class _FreshWeightsBlock(nn.Module):
         return vgg_block(*self.args).to(x.dtype)(x)
 
 
+def _vgg_with_bn_and_dropout(num_convs, c, k):
+    """The cold read's planted answer: a fresh BatchNorm2d(affine=False) is x / sqrt(1 + eps) in eval mode and
+    Dropout the identity, so eval-mode outputs alone match."""
+    layers = []
+    for _ in range(num_convs):
+        layers += [nn.Conv2d(c, k, 3, padding=1), nn.BatchNorm2d(k, affine=False), nn.ReLU(), nn.Dropout(0.5)]
+        c = k
+    return nn.Sequential(*layers, nn.MaxPool2d(2, 2))
+
+
+class _FunctionalDropoutBlock(nn.Module):
+    """Dropout called in forward (no layer to read): only a training-mode run shows it."""
+
+    def __init__(self, num_convs, in_channels, out_channels):
+        super().__init__()
+        self.block = vgg_block(num_convs, in_channels, out_channels)
+
+    def forward(self, x):
+        return nn.functional.dropout(self.block(x), 0.5, self.training)
+
+
 VGG_MUTANTS = {
+    "batch norm (affine=False) and dropout after every convolution": (_vgg_with_bn_and_dropout,
+                                                                      "remove the BatchNorm2d"),
+    "dropout after every ReLU": (_block(conv=lambda c, k: nn.Sequential(nn.Conv2d(c, k, 3, padding=1),
+                                                                         nn.Dropout(0.3))), "remove the Dropout"),
+    "dropout called in forward": (_FunctionalDropoutBlock, "in training mode (model.train())"),
     "padding 0 (the block shrinks)": (_block(conv=lambda c, k: nn.Conv2d(c, k, 3)), "without it every 3x3"),
     "pooling before the convolutions": (_block(pool_first=True), "the pooling comes after the convolutions"),
     "ReLU missing": (_block(relu=False), "a ReLU follows every convolution"),
@@ -439,7 +465,32 @@ class _FunctionalMaxLeNet(nn.Module):
         return self.fc3(torch.sigmoid(self.fc2(torch.sigmoid(self.fc1(x)))))
 
 
+def _lenet_with_bn_and_dropout():
+    """The cold read's planted LeNet-5: BatchNorm2d(6, affine=False) after conv 1, Dropout before the hidden
+    fully connected layers (all invisible in eval mode)."""
+    return nn.Sequential(
+        nn.Conv2d(1, 6, 5, padding=2), nn.BatchNorm2d(6, affine=False), nn.Sigmoid(), nn.AvgPool2d(2, 2),
+        nn.Conv2d(6, 16, 5), nn.Sigmoid(), nn.AvgPool2d(2, 2), nn.Flatten(),
+        nn.Dropout(0.5), nn.Linear(400, 120), nn.Sigmoid(), nn.Dropout(0.5), nn.Linear(120, 84), nn.Sigmoid(),
+        nn.Linear(84, 10))
+
+
+class _FunctionalDropoutLeNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = lenet5()
+
+    def forward(self, x):
+        return self.net(nn.functional.dropout(x, 0.2, self.training))
+
+
 LENET_MUTANTS = {
+    "batch norm (affine=False) and dropout": (_lenet_with_bn_and_dropout, "remove the BatchNorm2d"),
+    "dropout only": (lambda: nn.Sequential(*list(lenet5())[:7], nn.Dropout(0.5), *list(lenet5())[7:]),
+                     "remove the Dropout"),
+    "dropout called in forward": (_FunctionalDropoutLeNet, "in training mode (model.train())"),
+    "softmax on the scores": (_lenet(last=lambda: nn.Softmax(dim=1)), "no softmax after it"),
+    "log-softmax on the scores": (_lenet(last=lambda: nn.LogSoftmax(dim=1)), "no log-softmax after it"),
     "ReLU instead of sigmoid": (_lenet(act=nn.ReLU), "sigmoid activations"),
     "tanh instead of sigmoid": (_lenet(act=nn.Tanh), "tanh was another classic choice"),
     "max pooling layers": (_lenet(pool=nn.MaxPool2d), "averages: nn.AvgPool2d"),
@@ -466,6 +517,8 @@ def test_alexnet_input_size_wrong_values_rejected(value, hint):
 @pytest.mark.parametrize("value, hint", [(("conv2", "conv2"), "largest fan-in times units"),
                                          (("fc1", "conv1"), "conv 1 works on the largest maps"),
                                          (("fc1", "fc1"), "compare conv 1 to conv 5"),
+                                         (("FC1", "conv2"), "use the names exactly as listed"),
+                                         (("fc1", "conv 2"), "use the names exactly as listed"),
                                          (["fc1", "conv2"], "a tuple of two layer names"),
                                          (("fc1",), "a tuple of two layer names")])
 def test_alexnet_extremes_wrong_answers_rejected(value, hint):
@@ -503,8 +556,11 @@ class _ParameterLeNet(nn.Module):
         return f.linear(torch.sigmoid(f.linear(x, p[6], p[7])), p[8], p[9])
 
 
-@pytest.mark.parametrize("exercise_id, answer", [("classic.vgg_block", _OwnVggBlock),
-                                                 ("classic.lenet5", _ParameterLeNet)])
+@pytest.mark.parametrize("exercise_id, answer", [
+    ("classic.vgg_block", _OwnVggBlock),
+    ("classic.vgg_block", _block(conv=lambda c, k: nn.Conv2d(c, k, 3, padding="same"))),   # "same" is padding 1
+    ("classic.lenet5", _ParameterLeNet),
+    ("classic.lenet5", lambda: nn.Sequential(nn.Conv2d(1, 6, 5, padding="same"), *list(lenet5())[1:]))])
 def test_modules_written_without_sequential_pass(exercise_id, answer):
     result = run_check(exercise_id, answer)
     assert result.status == PASSED, result.message

@@ -391,13 +391,34 @@ def _pair(value):
     return (value, value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
+def _padding(config):
+    """A convolution's padding as a pair: ``"same"`` is F // 2 per axis (odd F, stride 1), ``"valid"`` is 0."""
+    padding = config.get("padding")
+    if padding == "valid":
+        return (0, 0)
+    if padding == "same" and isinstance(config.get("kernel_size"), tuple):
+        return tuple(f // 2 for f in config["kernel_size"])
+    return _pair(padding)
+
+
+def _reject_training_layers(module, case, network):
+    """Fail on a batch-norm or dropout layer: in eval mode a fresh BatchNorm2d(affine=False) is almost the identity
+    and Dropout is the identity, so the outputs alone would not show them, but they train differently."""
+    for layer in modules.layers(module):
+        kind = layer["type"]
+        if "BatchNorm" in kind or "Dropout" in kind:
+            raise CheckFailed(f"failed on case {case}:\n  your {network} holds a {kind} layer ({layer['name']}), "
+                              f"which the spec does not have\n  hint: remove the {kind}: {network} has no batch "
+                              "normalisation and no dropout, only the layers the spec lists.")
+
+
 def _check_settings(module, case, expected_conv, pool_type, expected_pool, pool_hint):
     """The settings of every Conv2d and pooling layer the module holds (a module that calls F.max_pool2d in its
     forward has none to read: its outputs are checked anyway)."""
     for layer in modules.layers(module):
         config, kind = layer["config"], layer["type"]
         if kind == "Conv2d":
-            got = {key: _pair(config.get(key)) for key in expected_conv}
+            got = {key: _padding(config) if key == "padding" else _pair(config.get(key)) for key in expected_conv}
             if got != expected_conv:
                 hint = "3x3 convolutions with stride 1 and padding 1: nn.Conv2d(in, out, kernel_size=3, padding=1)."
                 if got.get("padding") == (0, 0):
@@ -410,6 +431,10 @@ def _check_settings(module, case, expected_conv, pool_type, expected_pool, pool_
             if kind != pool_type or got != expected_pool:
                 raise CheckFailed(f"failed on case {case}:\n  pooling {layer['name']}: expected {pool_type} with "
                                   f"{expected_pool}, got {kind} with {got}\n  hint: {pool_hint}")
+
+
+TRAIN_HINT = ("in training mode (model.train()) your module computes something else than in eval mode: a layer "
+              "or call that acts only in training (dropout, batch norm) is not part of the spec.")
 
 
 @register("classic.vgg_block")
@@ -440,6 +465,7 @@ def check_vgg_block(answer) -> str:
                 hint = f"a block with num_convs={convs} has {convs} convolutions."
             raise CheckFailed(f"failed on case {case}:\n  expected parameter shapes {expected_shapes},\n  got "
                               f"{got_shapes}\n  hint: {hint}")
+        _reject_training_layers(block, case, "VGG block")
         _check_settings(block, case, {"kernel_size": (3, 3), "stride": (1, 1), "padding": (1, 1)},
                         "MaxPool2d", {"kernel_size": (2, 2), "stride": (2, 2)},
                         "the block ends with max pooling over 2x2 windows with stride 2: nn.MaxPool2d(2, 2).")
@@ -455,10 +481,12 @@ def check_vgg_block(answer) -> str:
             raise CheckFailed(f"failed on case {case}:\n  on x of shape {x_shape}: expected output shape "
                               f"{(n, k, h // 2, w // 2)}, got {final}\n  hint: {hint}")
         weights = _draw(expected_shapes, rng)
-        for trial in range(2):
+        for trial in range(3):
             x = rng.normal(size=x_shape) + (0.5 if trial else 0.0)
-            trial_case = f"{case} on x of shape {x_shape}" + (" (a second input)" if trial else "")
-            got = modules.run_module(block, x, parameters=weights, case=trial_case)
+            train = trial == 2                                     # the same block in training mode: no dropout
+            trial_case = (f"{case} on x of shape {x_shape}" + (" (a second input)" if trial == 1 else "")
+                          + (" (in training mode)" if train else ""))
+            got = modules.run_module(block, x, parameters=weights, case=trial_case, train=train)
             mistakes = {
                 "a ReLU follows every convolution.": _vgg_reference(x, weights, relu=False),
                 "the pooling comes after the convolutions (conv, ReLU, ..., pool).":
@@ -467,11 +495,12 @@ def check_vgg_block(answer) -> str:
                     _vgg_reference(x, weights, pooling=F.avg_pool2d),
             }
             assert_array_matches(got, _vgg_reference(x, weights), case=trial_case, known_mistakes=mistakes,
-                                 hint="layers in order: num_convs times (Conv2d(in, out, 3, padding=1), ReLU), "
-                                      "then MaxPool2d(2, 2).")
+                                 hint=TRAIN_HINT if train else
+                                 "layers in order: num_convs times (Conv2d(in, out, 3, padding=1), ReLU), "
+                                 "then MaxPool2d(2, 2).")
             runs += 1
     return (f"{len(VGG_BLOCKS)} blocks: parameter shapes, layer settings, output shapes, outputs with the check's "
-            f"weights on {runs} inputs")
+            f"weights on {runs} inputs (in eval and in training mode)")
 
 
 # --------------------------------------------------------------------------------------------- LeNet-5
@@ -505,6 +534,7 @@ def check_lenet5(answer) -> str:
             hint = "every layer has a bias (the default bias=True)."
         raise CheckFailed(f"failed on case {case}:\n  expected parameter shapes {LENET_SHAPES},\n  got "
                           f"{got_shapes}\n  hint: {hint}")
+    _reject_training_layers(model, case, "LeNet-5")
     _check_settings(model, case, {"kernel_size": (5, 5), "stride": (1, 1)},
                     "AvgPool2d", {"kernel_size": (2, 2), "stride": (2, 2)},
                     "LeNet-5 as described here averages: nn.AvgPool2d(kernel_size=2, stride=2) (max pooling and "
@@ -517,11 +547,12 @@ def check_lenet5(answer) -> str:
                           "  hint: padding=2 on the first convolution only; the second has none (14 -> 10).")
     rng = np.random.default_rng(5)
     weights = _draw(LENET_SHAPES, rng)
-    shapes = [(2, 1, 28, 28), (3, 1, 28, 28)]
+    shapes = [(2, 1, 28, 28), (3, 1, 28, 28), (3, 1, 28, 28)]
     for trial, x_shape in enumerate(shapes):
         x = rng.normal(size=x_shape) * (1 + trial)
-        trial_case = f"{case} on x of shape {x_shape}"
-        got = modules.run_module(model, x, parameters=weights, case=trial_case)
+        train = trial == 2                                         # the same network in training mode: no dropout
+        trial_case = f"{case} on x of shape {x_shape}" + (" (in training mode)" if train else "")
+        got = modules.run_module(model, x, parameters=weights, case=trial_case, train=train)
         mistakes = {
             "LeNet-5 uses sigmoid activations (nn.Sigmoid) here, not ReLU.":
                 _lenet_reference(x, weights, act=torch.relu),
@@ -531,11 +562,16 @@ def check_lenet5(answer) -> str:
                 _lenet_reference(x, weights, last=torch.sigmoid),
             "each hidden layer ends with a sigmoid; tanh was another classic choice, but not this chapter's.":
                 _lenet_reference(x, weights, act=torch.tanh),
+            "the last layer returns raw scores: no softmax after it (nn.CrossEntropyLoss applies log-softmax "
+            "itself).": _lenet_reference(x, weights, last=lambda h: torch.softmax(h, 1)),
+            "the last layer returns raw scores: no log-softmax after it (nn.CrossEntropyLoss applies it itself).":
+                _lenet_reference(x, weights, last=lambda h: torch.log_softmax(h, 1)),
         }
         assert_array_matches(got, _lenet_reference(x, weights), case=trial_case, known_mistakes=mistakes,
-                             hint="conv, sigmoid, avg pool, conv, sigmoid, avg pool, flatten, fc, sigmoid, fc, "
-                                  "sigmoid, fc.")
-    return f"parameter shapes, layer settings, output shapes, outputs with the check's weights on {len(shapes)} inputs"
+                             hint=TRAIN_HINT if train else
+                             "conv, sigmoid, avg pool, conv, sigmoid, avg pool, flatten, fc, sigmoid, fc, sigmoid, fc.")
+    return (f"parameter shapes, layer settings, output shapes, outputs with the check's weights on {len(shapes)} "
+            "inputs (one in training mode)")
 
 
 # --------------------------------------------------------------------------------------------- value answers
@@ -569,7 +605,10 @@ def check_alexnet_extremes(answer) -> str:
         raise CheckFailed(f"failed on case {case}:\n  expected a tuple of two layer names, got {got!r}\n"
                           f"  hint: return e.g. (\"conv3\", \"fc2\"), names from {LAYER_NAMES}.")
     hint = "compare the lists your parameter_counts and multiply_adds give for ALEXNET_LAYERS on 3 x 227 x 227."
-    if got[0] != expected[0]:
+    unknown = [g for g in got if g not in LAYER_NAMES]
+    if unknown:
+        hint = f"{unknown[0]!r} is not one of the names: use the names exactly as listed, {LAYER_NAMES}."
+    elif got[0] != expected[0]:
         hint = ("parameters: a fully connected layer has one weight per (input, unit) pair and shares none; which "
                 "layer has the largest fan-in times units?")
     elif got[1] == "conv1":
