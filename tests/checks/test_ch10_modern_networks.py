@@ -49,9 +49,13 @@ class Inception(nn.Module):
     """The block as a student writes it, with switches for the planted bugs."""
 
     def __init__(self, in_channels, c1, c2, c3, c4, *, order=(0, 1, 2, 3), relu_off=None, projection=True,
-                 pad3=1, pool="max", bias=True):
+                 pad3=1, pool="max", bias=True, project_first=False, extra=False, functional_dropout=False):
         super().__init__()
         self.order, self.relu_off, self.projection, self.pool = order, relu_off, projection, pool
+        self.project_first, self.functional_dropout = project_first, functional_dropout
+        # the planted extra layers of the findings: a BN that eval mode makes x / sqrt(1 + eps), a dropout
+        self.b1_bn = nn.BatchNorm2d(c1, affine=False) if extra else nn.Identity()
+        self.b2_drop = nn.Dropout(0.5) if extra else nn.Identity()
         self.b1 = nn.Conv2d(in_channels, c1, 1, bias=bias)
         self.b2_1 = nn.Conv2d(in_channels, c2[0], 1, bias=bias)
         self.b2_2 = nn.Conv2d(c2[0], c2[1], 3, padding=pad3, bias=bias)
@@ -63,11 +67,16 @@ class Inception(nn.Module):
         return y if index == self.relu_off else F.relu(y)
 
     def forward(self, x):
-        b1 = self.act(self.b1(x), 0)
-        b2 = self.act(self.b2_2(self.act(self.b2_1(x), 1)), 2)
+        b1 = self.act(self.b1_bn(self.b1(x)), 0)
+        b2 = self.b2_drop(self.act(self.b2_2(self.act(self.b2_1(x), 1)), 2))
+        if self.functional_dropout:
+            b2 = F.dropout(b2, 0.5, training=self.training)
         b3 = self.act(self.b3_2(self.act(self.b3_1(x), 3)), 4)
-        pooled = F.max_pool2d(x, 3, 1, 1) if self.pool == "max" else F.avg_pool2d(x, 3, 1, 1)
-        b4 = self.act(self.b4_2(pooled), 5) if self.projection else pooled
+        pool = (lambda y: F.max_pool2d(y, 3, 1, 1)) if self.pool == "max" else (lambda y: F.avg_pool2d(y, 3, 1, 1))
+        if self.project_first:
+            b4 = pool(self.act(self.b4_2(x), 5))
+        else:
+            b4 = self.act(self.b4_2(pool(x)), 5) if self.projection else pool(x)
         branches = [b1, b2, b3, b4]
         return torch.cat([branches[i] for i in self.order], dim=1)
 
@@ -189,7 +198,7 @@ def test_not_implemented_is_recognised(exercise_id):
     ("modern.inception_cost", inception_cost, lambda C, *rest: C == 3),
     ("modern.nin_cost", nin_cost, lambda k: k == 100),
     ("modern.residual_cost", residual_cost, lambda C, K, stride, h, w: stride == 2),
-    ("modern.resnet18_cost", resnet18_cost, lambda size, classes: size == 96),
+    ("modern.resnet18_cost", resnet18_cost, lambda size, classes: size == 97),
     ("modern.inception", inception(), lambda C, *rest: C == 192),
     ("modern.residual", residual(), lambda C, K, stride=1: stride == 2),
 ])
@@ -268,11 +277,19 @@ def test_nin_cost_matches_the_summary_of_nin():
     (inception(pad3=0), "padding 1 for the 3x3 convolution"),
     (inception(pool="avg"), "branch 4 max-pools"),
     (inception(bias=False), "every convolution has a bias"),
+    (inception(project_first=True), "branch 4 pools first, then its 1x1 projection"),
+    (inception(functional_dropout=True), "the block has no batch normalization and no dropout, so train mode"),
     (lambda C, c1, c2, c3, c4: (lambda x: x), "expected a torch nn.Module"),
 ])
 def test_inception_mutants(mutant, hint):
     message = assert_rejected("modern.inception", mutant, hint)
     assert "Inception(" in message
+
+
+def test_inception_with_extra_bn_and_dropout_is_rejected_naming_the_layers():
+    # eval mode alone accepts them: BatchNorm2d(affine=False) is x / sqrt(1 + 1e-5) there, Dropout the identity
+    message = assert_rejected("modern.inception", inception(extra=True), "no batch normalization and no dropout")
+    assert "b1_bn (BatchNorm2d)" in message and "b2_drop (Dropout)" in message
 
 
 def test_inception_order_names_the_branch_found_in_place_of_another():
@@ -348,6 +365,18 @@ def test_residual_cost_mutants(mutant, hint):
     assert_rejected("modern.residual_cost", mutant, hint)
 
 
+def residual_cost_without_shortcut_bn(C, K, stride, h, w):
+    params, macs = residual_cost(C, K, stride, h, w)
+    return params - (2 * K if stride != 1 or C != K else 0), macs
+
+
+@pytest.mark.parametrize("mutant, hint", [
+    (residual_cost_without_shortcut_bn, "the 1x1 shortcut has its own BN"),
+])
+def test_residual_cost_shortcut_bn_mutant(mutant, hint):
+    assert_rejected("modern.residual_cost", mutant, hint)
+
+
 @pytest.mark.parametrize("mutant, hint", [
     (lambda size, k: resnet18_cost(size, k, block=lambda *a: residual_cost(*a, bn=False)), "count the BN parameters"),
     (lambda size, k: resnet18_cost(size, k, block=lambda C, K, s, h, w: residual_cost(C, K, s, h, w, projection=False)),
@@ -356,6 +385,53 @@ def test_residual_cost_mutants(mutant, hint):
 ])
 def test_resnet18_cost_mutants(mutant, hint):
     assert_rejected("modern.resnet18_cost", mutant, hint)
+
+
+def resnet18_cost_floor_halving(size, num_classes):
+    """The answer of the cold read (1.1): n // 2 at every stride 2, right only for sizes that are multiples of 32."""
+    s = size // 2
+    params, macs = 64*3*49 + 128, s*s*64*3*49
+    s = s // 2
+    c = 64
+    for width, stride in [(64, 1), (128, 2), (256, 2), (512, 2)]:
+        for first in (True, False):
+            st = stride if first else 1
+            p, m = residual_cost(c, width, st, s, s)
+            params += p
+            macs += m
+            c, s = width, s // st
+    return params + 513 * num_classes, macs + 512 * num_classes
+
+
+def test_resnet18_cost_floor_halving_is_rejected_on_an_odd_size():
+    assert resnet18_cost_floor_halving(225, 10)[1] == 1_813_566_464
+    assert resnet18_cost(225, 10)[1] == 2_048_876_736
+    message = assert_rejected("modern.resnet18_cost", resnet18_cost_floor_halving, "n // 2 is right for even n only")
+    assert "size=225" in message
+
+
+def test_resnet18_cost_stem_bias_is_rejected():
+    with_bias = lambda size, k: (resnet18_cost(size, k)[0] + 64, resnet18_cost(size, k)[1])
+    assert_rejected("modern.resnet18_cost", with_bias, "the stem convolution has no bias")
+
+
+@pytest.mark.parametrize("exercise_id, source", [
+    ("modern.nin_cost", "def nin_cost(k):\n    t = summary(nin(k), (1, 3, 224, 224))\n"
+                        "    return t.total_parameters, t.total_multiply_adds\n"),
+    ("modern.resnet18_cost", "def resnet18_cost(size, k):\n    t = summary(resnet18(k), (1, 3, size, size))\n"
+                             "    return t.total_parameters, t.total_multiply_adds\n"),
+    ("modern.residual_cost", "import utils.nets.resnet as R\ndef residual_cost(C, K, S, h, w):\n"
+                             "    return summary(R.Residual(C, K, S), (1, C, h, w))\n"),
+    ("modern.inception_cost", "from utils.nets import Inception\ndef inception_cost(C, c1, c2, c3, c4, h, w):\n"
+                              "    return summary(Inception(C, c1, c2, c3, c4), (1, C, h, w))\n"),
+])
+def test_answers_that_call_the_workbooks_networks_are_flagged(exercise_id, source):
+    from utils.grading.references import static_uses
+
+    setup = ("from utils.nets.nin import count_parameters, nin, nin_fashion\n"
+             "from utils.nets.resnet import plain_stack, resnet18, resnet_fashion\n"
+             "from utils.nets.summary import summary\n")
+    assert "utils.nets.summary.summary" in static_uses(exercise_id, source, setup)
 
 
 @pytest.mark.parametrize("mutant, hint", [

@@ -18,6 +18,7 @@ The ``@reference`` functions at the end are the workbook's answers, which demons
 from __future__ import annotations
 
 import itertools
+import re
 
 import numpy as np
 import torch
@@ -27,8 +28,8 @@ from utils.nets.googlenet import Inception as _Inception
 from utils.nets.resnet import Residual as _Residual
 
 from .compare import assert_array_matches, assert_equal, call, require_callable
-from .core import CheckFailed, reference, register
-from .modules import is_module, output_shapes, parameter_shapes, run_module
+from .core import CheckFailed, implemented_by, reference, register
+from .modules import is_module, layers, output_shapes, parameter_shapes, run_module
 
 BN_EPS = 1e-5
 
@@ -130,17 +131,19 @@ def _inception_shapes(C, c1, c2, c3, c4):
             (c3[0], C, 1, 1), (c3[0],), (c3[1], c3[0], 5, 5), (c3[1],), (c4, C, 1, 1), (c4,)]
 
 
-def _inception_branches(x, p, *, relu=None, pool="max"):
+def _inception_branches(x, p, *, relu=None, pool="max", project_first=False):
     """The four branch outputs of the block from its 12 parameter arrays; ``relu[i]`` switches the i-th of its
-    six ReLUs (in parameter order: branch 1, reduction 2, 3x3, reduction 3, 5x5, pool projection)."""
+    six ReLUs (in parameter order: branch 1, reduction 2, 3x3, reduction 3, 5x5, pool projection);
+    ``project_first``: branch 4 projects (1x1 conv, ReLU) before it pools."""
     relu = (True,) * 6 if relu is None else relu
     x, p = _t(x), [_t(q) for q in p]
     act = lambda y, i: F.relu(y) if relu[i] else y
     b1 = act(F.conv2d(x, p[0], p[1]), 0)
     b2 = act(F.conv2d(act(F.conv2d(x, p[2], p[3]), 1), p[4], p[5], padding=1), 2)
     b3 = act(F.conv2d(act(F.conv2d(x, p[6], p[7]), 3), p[8], p[9], padding=2), 4)
-    pooled = F.max_pool2d(x, 3, 1, 1) if pool == "max" else F.avg_pool2d(x, 3, 1, 1)
-    return [b.numpy() for b in (b1, b2, b3, act(F.conv2d(pooled, p[10], p[11]), 5))]
+    pooling = (lambda y: F.max_pool2d(y, 3, 1, 1)) if pool == "max" else (lambda y: F.avg_pool2d(y, 3, 1, 1))
+    b4 = pooling(act(F.conv2d(x, p[10], p[11]), 5)) if project_first else act(F.conv2d(pooling(x), p[10], p[11]), 5)
+    return [b.numpy() for b in (b1, b2, b3, b4)]
 
 
 def _inception_forward(x, p, **kwargs):
@@ -208,6 +211,9 @@ INCEPTION_CONFIGS = [  # (C, c1, c2, c3, c4, x shape): non-square maps, small an
     (4, 3, (3, 3), (3, 3), 3, (2, 4, 4, 6)),
     (192, 64, (96, 128), (16, 32), 32, (1, 192, 6, 7)),
 ]
+EXTRA_LAYER = re.compile(r"BatchNorm|InstanceNorm|GroupNorm|LayerNorm|LocalResponseNorm|RMSNorm|Dropout")
+PROJECT_FIRST_HINT = ("branch 4 pools first, then its 1x1 projection: ReLU(conv1x1(maxpool(x))), not "
+                      "maxpool(ReLU(conv1x1(x))).")
 ORDER_HINT = ("concatenate the branches in the order 1 (1x1), 2 (3x3), 3 (5x5), 4 (pool): "
               "torch.cat([b1, b2, b3, b4], dim=1).")
 
@@ -239,6 +245,12 @@ def check_inception(answer) -> str:
         case = f"Inception({C}, {c1}, {c2}, {c3}, {c4})"
         block = call(fn, C, c1, c2, c3, c4, case=case)
         _require_module(block, case, "an nn.Module whose forward concatenates the four branches")
+        extra = [row for row in layers(block) if row["children"] == 0 and EXTRA_LAYER.search(row["type"])]
+        if extra:
+            listed = ", ".join(f"{row['name']} ({row['type']})" for row in extra)
+            raise _fail(case, f"your block has layers the inception block does not have: {listed}",
+                        f"remove {listed}: the block is convolutions, ReLUs and one max pooling, with no batch "
+                        "normalization and no dropout (they change how it trains, even where eval mode hides them).")
         expected_shapes = _inception_shapes(C, c1, c2, c3, c4)
         got_shapes = [s for _, s in parameter_shapes(block)]
         if got_shapes != expected_shapes:
@@ -296,6 +308,7 @@ def check_inception(answer) -> str:
                         _inception_forward(x, params, relu=relu)
                 found["branch 4 uses max pooling (3x3, stride 1, padding 1), not average pooling."] = \
                     _inception_forward(x, params, pool="avg")
+                found[PROJECT_FIRST_HINT] = _inception_forward(x, params, project_first=True)
                 return found
 
             branches = _inception_branches(x, params)
@@ -308,8 +321,16 @@ def check_inception(answer) -> str:
                     hint = ORDER_HINT
             assert_array_matches(got, expected_out, case=trial_case, known_mistakes=mistakes, hint=hint)
             runs += 1
+            if trial == 0:   # train mode: the block has no BN and no dropout, so it computes the same
+                got = run_module(block, x, parameters=params, case=f"{trial_case}, train mode", train=True)
+                assert_array_matches(got, expected_out, case=f"{trial_case}, train mode (block.train())",
+                                     what="the block's output in train mode",
+                                     hint="the block has no batch normalization and no dropout, so train mode "
+                                          "computes what eval mode does; yours differs (F.dropout or "
+                                          "F.batch_norm with training=self.training?).")
+                runs += 1
     return (f"{len(INCEPTION_CONFIGS)} blocks: parameter shapes, output shapes, {runs} runs (constant weights "
-            "branch by branch, random weights against F.conv2d)")
+            "branch by branch, random weights against F.conv2d, in eval and train mode)")
 
 
 # =========================================================================================== inception cost
@@ -524,11 +545,11 @@ def check_residual(answer) -> str:
 
 
 # ============================================================================================ residual cost
-def _residual_cost(C, K, S, h, w, *, bn=True, projection=None, out_size=None, bias=False):
+def _residual_cost(C, K, S, h, w, *, bn=True, projection=None, out_size=None, bias=False, shortcut_bn=True):
     projection = (S != 1 or C != K) if projection is None else projection
     h2, w2 = out_size or ((h - 1) // S + 1, (w - 1) // S + 1)
     weights = 9 * C * K + 9 * K * K + (C * K if projection else 0)
-    norms = 2 * K * (3 if projection else 2)
+    norms = 2 * K * (3 if projection and shortcut_bn else 2)
     biases = K * (3 if projection else 2)
     return weights + (norms if bn else 0) + (biases if bias else 0), h2 * w2 * weights
 
@@ -552,6 +573,7 @@ def check_residual_cost(answer) -> str:
              if not projection else "the shapes differ here: the shortcut's 1x1 convolution and its BN count too."):
                 _residual_cost(C, K, S, h, w, projection=not projection),
             "the block's convolutions have no bias (BN follows each one).": _residual_cost(C, K, S, h, w, bias=True),
+            "the 1x1 shortcut has its own BN: 2K parameters more.": _residual_cost(C, K, S, h, w, shortcut_bn=False),
             "the output is floor((h - 1) / S) + 1 by floor((w - 1) / S) + 1 (3x3 with padding 1, or 1x1, at stride S), "
             "and all three convolutions produce maps of that size.":
                 _residual_cost(C, K, S, h, w, out_size=(h // S, w // S)),
@@ -563,25 +585,27 @@ def check_residual_cost(answer) -> str:
 
 
 # ================================================================================================ ResNet-18
-def _resnet18_cost(size, num_classes, *, bn=True, projection=True, fc_bias=True, fc=True):
+def _resnet18_cost(size, num_classes, *, bn=True, projection=True, fc_bias=True, fc=True, halving=False):
+    """``halving``: every stride-2 layer takes n to n // 2 (the planted mistake; right for even n only)."""
+    half = (lambda n, S: n // S) if halving else (lambda n, S: (n - 1) // S + 1)
     params, macs = 0, 0
-    s = (size - 1) // 2 + 1                                  # conv 7x7/2, padding 3
+    s = half(size, 2)                                        # conv 7x7/2, padding 3
     params += 3 * 64 * 49 + (2 * 64 if bn else 0)
     macs += s * s * 3 * 64 * 49
-    s = (s - 1) // 2 + 1                                     # max pool 3x3/2, padding 1
+    s = half(s, 2)                                           # max pool 3x3/2, padding 1
     c = 64
     for k, stride in ((64, 1), (128, 2), (256, 2), (512, 2)):
         for block in range(2):
             S = stride if block == 0 else 1
             p, m = _residual_cost(c, k, S, s, s, bn=bn, projection=(S != 1 or c != k) and projection)
-            params, macs, c, s = params + p, macs + m, k, (s - 1) // S + 1
+            params, macs, c, s = params + p, macs + m, k, half(s, S)
     if fc:
         params += 512 * num_classes + (num_classes if fc_bias else 0)
         macs += 512 * num_classes
     return params, macs
 
 
-RESNET_CASES = [(224, 1000), (224, 10), (96, 10), (32, 100), (160, 200)]
+RESNET_CASES = [(224, 1000), (224, 10), (225, 10), (97, 10), (33, 100), (150, 200), (32, 100)]   # odd sizes too
 
 
 @register("modern.resnet18_cost")
@@ -600,12 +624,17 @@ def check_resnet18_cost(answer) -> str:
                 _resnet18_cost(size, classes, projection=False),
             "the dense layer has a bias per class.": _resnet18_cost(size, classes, fc_bias=False),
             "the dense layer (512 inputs) counts too.": _resnet18_cost(size, classes, fc=False),
+            "the stem convolution has no bias (bias=False: BN follows it), so no 64 extra parameters.":
+                (_resnet18_cost(size, classes)[0] + 64, _resnet18_cost(size, classes)[1]),
+            "a stride-2 layer takes n to floor((n + 2P - F) / 2) + 1: n // 2 is right for even n only (the stem "
+            "convolution 7x7 with padding 3, the pooling 3x3 with padding 1 and the stride-2 blocks all give "
+            "floor((n - 1) / 2) + 1).": _resnet18_cost(size, classes, halving=True),
         }
         _pair_check(got, _resnet18_cost(size, classes), case, mistakes, what="(parameters, multiply_adds)",
                     hint="stem conv 7x7/2 (64) and BN, max pool 3x3/2 (padding 1), stages of 2 blocks with 64, "
                          "128, 256, 512 channels (stride 2 in the first block of stages 2-4), global average "
                          "pooling, a dense layer. Return a tuple of two ints.")
-    return f"{len(RESNET_CASES)} input sizes and class counts"
+    return f"{len(RESNET_CASES)} input sizes (odd ones among them) and class counts"
 
 
 # ============================================================================================ receptive field
@@ -663,6 +692,17 @@ def check_q_nested(answer) -> str:
     hint = hints.get(got) if isinstance(got, str) else None
     assert_equal(got, "b", case="q_nested()", what="your choice", hint=hint or "answer 'a', 'b', 'c' or 'd'.")
     return "the function classes are nested"
+
+
+# ============================================================================================ declarations
+# what computes each answer in utils besides the @reference (the spec lines say: nothing beyond numpy/torch)
+SUMMARY = ("utils.nets.summary.summary", "utils.nets.summary.print_summary", "utils.nets.summary.multiply_adds")
+implemented_by("modern.nin_sizes", "utils.nets.nin.nin", *SUMMARY, "utils.shapes.conv_output_size")
+implemented_by("modern.nin_cost", "utils.nets.nin.nin", *SUMMARY)
+implemented_by("modern.inception_cost", "utils.nets.googlenet.Inception", *SUMMARY)
+implemented_by("modern.residual", "utils.nets.resnet.resnet_stage")
+implemented_by("modern.residual_cost", "utils.nets.resnet.Residual", "utils.nets.resnet.resnet_stage", *SUMMARY)
+implemented_by("modern.resnet18_cost", "utils.nets.resnet.resnet18", builds_on=("modern.residual_cost",))  # "use your residual_cost"
 
 
 # ============================================================================================ references
