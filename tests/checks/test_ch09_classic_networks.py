@@ -564,3 +564,18 @@ class _ParameterLeNet(nn.Module):
 def test_modules_written_without_sequential_pass(exercise_id, answer):
     result = run_check(exercise_id, answer)
     assert result.status == PASSED, result.message
+
+
+# ----------------------------------------------------------------------------- what an answer may use from utils
+def test_the_workbook_size_rule_and_summaries_are_not_yours():
+    """The specs allow nothing beyond numpy/torch: graders flag utils' size rule and the network summaries (the
+    counting exercises build on output_shapes, so they are not yours there either)."""
+    from utils.grading.references import static_uses
+
+    shapes = "from utils.shapes import conv_output_size\ndef output_shapes(s, layers):\n    return conv_output_size(1, 1)\n"
+    assert static_uses("classic.output_shapes", shapes) == ["utils.shapes.conv_output_size"]
+    counts = "def parameter_counts(s, layers):\n    return print_summary(nn.Sequential(), s)\n"
+    setup = "from torch import nn\nfrom utils.nets.summary import print_summary\n"
+    assert static_uses("classic.parameter_counts", counts, setup) == ["utils.nets.summary.print_summary"]
+    assert static_uses("classic.multiply_adds", counts.replace("parameter_counts", "multiply_adds"), setup) == [
+        "utils.nets.summary.print_summary"]

@@ -620,6 +620,10 @@ def check_alexnet_extremes(answer) -> str:
     return "the layer with the most parameters and the one with the most multiply-adds"
 
 
+# the spec allows nothing beyond numpy/torch: the workbook's size rule and network summaries compute the layouts
+implemented_by("classic.output_shapes", "utils.checks.ch09_classic_networks._measure",
+               "utils.checks.ch09_classic_networks._closed_form", "utils.shapes.conv_output_size",
+               "utils.layers.pooling.pool_geometry", "utils.nets.summary.summary", "utils.nets.summary.print_summary")
 implemented_by("classic.parameter_counts", builds_on=("classic.output_shapes",))   # "use your output_shapes"
 implemented_by("classic.multiply_adds", builds_on=("classic.output_shapes",))
 implemented_by("classic.lenet5", "utils.nets.lenet.lenet5", "utils.nets.lenet.lenet_fashion")
