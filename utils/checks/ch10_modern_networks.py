@@ -24,6 +24,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+import utils.nets.summary  # noqa: F401  (loaded, so that the names declared below resolve)
 from utils.nets.googlenet import Inception as _Inception
 from utils.nets.resnet import Residual as _Residual
 
