@@ -482,10 +482,11 @@ def check_vgg_block(answer) -> str:
                               f"{(n, k, h // 2, w // 2)}, got {final}\n  hint: {hint}")
         weights = _draw(expected_shapes, rng)
         for trial in range(3):
-            x = rng.normal(size=x_shape) + (0.5 if trial else 0.0)
-            train = trial == 2                                     # the same block in training mode: no dropout
-            trial_case = (f"{case} on x of shape {x_shape}" + (" (a second input)" if trial == 1 else "")
-                          + (" (in training mode)" if train else ""))
+            train = trial == 2                       # the second input again, in training mode: no dropout
+            if not train:
+                x = rng.normal(size=x_shape) + (0.5 if trial else 0.0)
+            trial_case = (f"{case} on x of shape {x_shape}" + (" (a second input)" if trial else "")
+                          + (" in training mode" if train else ""))
             got = modules.run_module(block, x, parameters=weights, case=trial_case, train=train)
             mistakes = {
                 "a ReLU follows every convolution.": _vgg_reference(x, weights, relu=False),
@@ -498,9 +499,9 @@ def check_vgg_block(answer) -> str:
                                  hint=TRAIN_HINT if train else
                                  "layers in order: num_convs times (Conv2d(in, out, 3, padding=1), ReLU), "
                                  "then MaxPool2d(2, 2).")
-            runs += 1
+            runs += not train
     return (f"{len(VGG_BLOCKS)} blocks: parameter shapes, layer settings, output shapes, outputs with the check's "
-            f"weights on {runs} inputs (in eval and in training mode)")
+            f"weights on {runs} inputs")
 
 
 # --------------------------------------------------------------------------------------------- LeNet-5
@@ -547,11 +548,12 @@ def check_lenet5(answer) -> str:
                           "  hint: padding=2 on the first convolution only; the second has none (14 -> 10).")
     rng = np.random.default_rng(5)
     weights = _draw(LENET_SHAPES, rng)
-    shapes = [(2, 1, 28, 28), (3, 1, 28, 28), (3, 1, 28, 28)]
-    for trial, x_shape in enumerate(shapes):
-        x = rng.normal(size=x_shape) * (1 + trial)
-        train = trial == 2                                         # the same network in training mode: no dropout
-        trial_case = f"{case} on x of shape {x_shape}" + (" (in training mode)" if train else "")
+    shapes = [(2, 1, 28, 28), (3, 1, 28, 28)]
+    for trial, x_shape in enumerate(shapes + shapes[-1:]):
+        train = trial == len(shapes)                 # the last input again, in training mode: no dropout
+        if not train:
+            x = rng.normal(size=x_shape) * (1 + trial)
+        trial_case = f"{case} on x of shape {x_shape}" + (" in training mode" if train else "")
         got = modules.run_module(model, x, parameters=weights, case=trial_case, train=train)
         mistakes = {
             "LeNet-5 uses sigmoid activations (nn.Sigmoid) here, not ReLU.":
@@ -570,8 +572,7 @@ def check_lenet5(answer) -> str:
         assert_array_matches(got, _lenet_reference(x, weights), case=trial_case, known_mistakes=mistakes,
                              hint=TRAIN_HINT if train else
                              "conv, sigmoid, avg pool, conv, sigmoid, avg pool, flatten, fc, sigmoid, fc, sigmoid, fc.")
-    return (f"parameter shapes, layer settings, output shapes, outputs with the check's weights on {len(shapes)} "
-            "inputs (one in training mode)")
+    return f"parameter shapes, layer settings, output shapes, outputs with the check's weights on {len(shapes)} inputs"
 
 
 # --------------------------------------------------------------------------------------------- value answers
