@@ -446,6 +446,7 @@ def check_vgg_block(answer) -> str:
         case = f"vgg_block({convs}, {c}, {k})"
         block = call(fn, convs, c, k, case=case)
         _require_module(block, case, "return nn.Sequential(conv, ReLU, ..., nn.MaxPool2d(2, 2)).")
+        _reject_training_layers(block, case, "VGG block")
         got_shapes = [shape for _, shape in modules.parameter_shapes(block)]
         expected_shapes = []
         for i in range(convs):
@@ -465,7 +466,6 @@ def check_vgg_block(answer) -> str:
                 hint = f"a block with num_convs={convs} has {convs} convolutions."
             raise CheckFailed(f"failed on case {case}:\n  expected parameter shapes {expected_shapes},\n  got "
                               f"{got_shapes}\n  hint: {hint}")
-        _reject_training_layers(block, case, "VGG block")
         _check_settings(block, case, {"kernel_size": (3, 3), "stride": (1, 1), "padding": (1, 1)},
                         "MaxPool2d", {"kernel_size": (2, 2), "stride": (2, 2)},
                         "the block ends with max pooling over 2x2 windows with stride 2: nn.MaxPool2d(2, 2).")
@@ -525,6 +525,7 @@ def check_lenet5(answer) -> str:
     case = "lenet5()"
     model = call(fn, case=case)
     _require_module(model, case, "return nn.Sequential(...) with the layers in order.")
+    _reject_training_layers(model, case, "LeNet-5")
     got_shapes = [shape for _, shape in modules.parameter_shapes(model)]
     if got_shapes != LENET_SHAPES:
         hint = "in order: conv 6 x 1 x 5 x 5, conv 16 x 6 x 5 x 5, then fc 400 -> 120 -> 84 -> 10, each with a bias."
@@ -535,7 +536,6 @@ def check_lenet5(answer) -> str:
             hint = "every layer has a bias (the default bias=True)."
         raise CheckFailed(f"failed on case {case}:\n  expected parameter shapes {LENET_SHAPES},\n  got "
                           f"{got_shapes}\n  hint: {hint}")
-    _reject_training_layers(model, case, "LeNet-5")
     _check_settings(model, case, {"kernel_size": (5, 5), "stride": (1, 1)},
                     "AvgPool2d", {"kernel_size": (2, 2), "stride": (2, 2)},
                     "LeNet-5 as described here averages: nn.AvgPool2d(kernel_size=2, stride=2) (max pooling and "
