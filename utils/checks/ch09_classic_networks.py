@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+import utils.nets.summary  # noqa: F401  (loaded, so that the names declared below resolve)
 from utils.nets.alexnet import ALEXNET_LAYERS
 from utils.nets.lenet import LENET5_LAYERS
 from utils.nets.vgg import VGG11_LAYERS
