@@ -403,14 +403,14 @@ def _padding(config):
 
 
 def _reject_training_layers(module, case, network):
-    """Fail on a batch-norm or dropout layer: in eval mode a fresh BatchNorm2d(affine=False) is almost the identity
-    and Dropout is the identity, so the outputs alone would not show them, but they train differently."""
-    for layer in modules.layers(module):
-        kind = layer["type"]
-        if "BatchNorm" in kind or "Dropout" in kind:
-            raise CheckFailed(f"failed on case {case}:\n  your {network} holds a {kind} layer ({layer['name']}), "
-                              f"which the spec does not have\n  hint: remove the {kind}: {network} has no batch "
-                              "normalisation and no dropout, only the layers the spec lists.")
+    """Fail on the first batch-norm or dropout layer (``modules.training_layers``): the outputs in eval mode
+    would not show it."""
+    found = modules.training_layers(module)
+    if found:
+        name, kind = found[0]
+        raise CheckFailed(f"failed on case {case}:\n  your {network} holds a {kind} layer ({name}), "
+                          f"which the spec does not have\n  hint: remove the {kind}: {network} has no batch "
+                          "normalisation and no dropout, only the layers the spec lists.")
 
 
 def _check_settings(module, case, expected_conv, pool_type, expected_pool, pool_hint):

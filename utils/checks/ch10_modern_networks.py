@@ -19,7 +19,6 @@ The ``@reference`` functions at the end are the workbook's answers, which demons
 from __future__ import annotations
 
 import itertools
-import re
 
 import numpy as np
 import torch
@@ -31,7 +30,7 @@ from utils.nets.resnet import Residual as _Residual
 
 from .compare import assert_array_matches, assert_equal, call, require_callable
 from .core import CheckFailed, implemented_by, reference, register
-from .modules import is_module, layers, output_shapes, parameter_shapes, run_module
+from .modules import is_module, output_shapes, parameter_shapes, run_module, training_layers
 
 BN_EPS = 1e-5
 
@@ -213,7 +212,6 @@ INCEPTION_CONFIGS = [  # (C, c1, c2, c3, c4, x shape): non-square maps, small an
     (4, 3, (3, 3), (3, 3), 3, (2, 4, 4, 6)),
     (192, 64, (96, 128), (16, 32), 32, (1, 192, 6, 7)),
 ]
-EXTRA_LAYER = re.compile(r"BatchNorm|InstanceNorm|GroupNorm|LayerNorm|LocalResponseNorm|RMSNorm|Dropout")
 PROJECT_FIRST_HINT = ("branch 4 pools first, then its 1x1 projection: ReLU(conv1x1(maxpool(x))), not "
                       "maxpool(ReLU(conv1x1(x))).")
 ORDER_HINT = ("concatenate the branches in the order 1 (1x1), 2 (3x3), 3 (5x5), 4 (pool): "
@@ -247,9 +245,9 @@ def check_inception(answer) -> str:
         case = f"Inception({C}, {c1}, {c2}, {c3}, {c4})"
         block = call(fn, C, c1, c2, c3, c4, case=case)
         _require_module(block, case, "an nn.Module whose forward concatenates the four branches")
-        extra = [row for row in layers(block) if row["children"] == 0 and EXTRA_LAYER.search(row["type"])]
+        extra = training_layers(block)
         if extra:
-            listed = ", ".join(f"{row['name']} ({row['type']})" for row in extra)
+            listed = ", ".join(f"{name} ({kind})" for name, kind in extra)
             raise _fail(case, f"your block has layers the inception block does not have: {listed}",
                         f"remove {listed}: the block is convolutions, ReLUs and one max pooling, with no batch "
                         "normalization and no dropout (they change how it trains, even where eval mode hides them).")

@@ -10,6 +10,7 @@ same function then runs there, on the student's side, and only its plain result 
     if not is_module(block): ...
     parameter_shapes(block)   -> [("0.weight", (8, 3, 5, 5)), ("0.bias", (8,)), ...]
     layers(block)             -> [{"name": "0", "type": "Conv2d", "config": {...}}, ...]
+    training_layers(block)    -> [("1", "BatchNorm2d"), ...]   (normalisation and dropout leaves)
     run_module(block, x, parameters=[w0, b0, ...], case=case) -> numpy float64 output
     output_shapes(block, (1, 3, 32, 32), case=case) -> [("0", "Conv2d", (1, 8, 28, 28)), ...]
 """
@@ -17,6 +18,7 @@ same function then runs there, on the student's side, and only its plain result 
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any, Sequence
 
 import numpy as np
@@ -155,6 +157,18 @@ def layers(module: Any) -> list[dict]:
     """Every submodule in ``named_modules()`` order (the module itself left out): its dotted name, class name,
     number of children and its settings (``CONFIG_FIELDS``; ``bias`` says whether it has one)."""
     return list(_probe("layers", module))
+
+
+# Layers that normalise or drop out. Eval mode can hide them (a fresh BatchNorm2d(affine=False) is x / sqrt(1 + eps),
+# Dropout is the identity), yet a network with them trains differently: a spec without them must not get them.
+TRAINING_LAYER_TYPES = re.compile(r"BatchNorm|InstanceNorm|GroupNorm|LayerNorm|LocalResponseNorm|RMSNorm|Dropout")
+
+
+def training_layers(module: Any) -> list[tuple[str, str]]:
+    """``(name, type)`` of every leaf layer of ``module`` that normalises or drops out, in ``named_modules()``
+    order."""
+    return [(row["name"], row["type"]) for row in layers(module)
+            if row["children"] == 0 and TRAINING_LAYER_TYPES.search(row["type"])]
 
 
 def _module_error(case: str, what: str, error: BaseException) -> CheckFailed:
